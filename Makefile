@@ -1,0 +1,35 @@
+# The commands of the README. Each installs what it needs through the repo's own files.
+.DEFAULT_GOAL := help
+SHELL := bash
+
+API_PORT ?= 9000
+DYNAMODB_PORT ?= 8000
+export API_PORT DYNAMODB_PORT
+
+.PHONY: help dev test test-e2e tools lint build clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+dev: ## Run the API locally on http://127.0.0.1:$(API_PORT) (DynamoDB Local + cargo lambda watch)
+	@scripts/dev.sh
+
+test: ## Lint and run every test against DynamoDB Local (what CI runs)
+	@scripts/test.sh
+
+test-e2e: ## The end-to-end suite only, against BASE_URL (a running make dev, or a deployed stage with AUTH_TOKEN)
+	cargo test --locked -p e2e
+
+tools: ## Install the pinned tools into .venv/ and node_modules/
+	@scripts/tools.sh
+
+lint: tools ## cargo fmt, clippy and the template lints only
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	scripts/lint-template.sh
+
+build: tools ## sam build: six bootstrap binaries under .aws-sam/build
+	@scripts/sam-build.sh
+
+clean: ## Remove build output and local data
+	rm -rf target .aws-sam .dynamodb .run

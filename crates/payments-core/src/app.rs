@@ -1,0 +1,43 @@
+//! What every function builds once per process, before the runtime starts.
+
+use crate::config::{Config, ConfigError, dynamodb_client};
+use crate::http::Identity;
+use crate::repository::DynamoDbRepository;
+use crate::service::Payments;
+
+/// The payment operations on the configured table, and how callers are identified.
+#[derive(Debug)]
+pub struct App {
+    pub payments: Payments<DynamoDbRepository>,
+    pub identity: Identity,
+}
+
+impl App {
+    /// Sets up logging, reads the configuration and builds the DynamoDB client. The result
+    /// lives as long as the process, as the Lambda sandbox does, so handlers borrow it as
+    /// `&'static` instead of cloning it per request.
+    pub async fn init() -> Result<&'static App, ConfigError> {
+        crate::telemetry::init();
+        let config = Config::from_env()?;
+        Ok(Box::leak(Box::new(App::new(&config).await)))
+    }
+
+    /// The app for `config`, without touching logging or the process environment.
+    pub async fn new(config: &Config) -> App {
+        if let Identity::Development {
+            organisation_id, ..
+        } = &config.identity
+        {
+            tracing::warn!(
+                %organisation_id,
+                "AUTH_MODE=none: requests without a JWT organisation claim act as this \
+                 organisation. For local development only; never deploy this setting."
+            );
+        }
+        let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+        App {
+            payments: Payments::new(DynamoDbRepository::new(client, &config.table_name)),
+            identity: config.identity.clone(),
+        }
+    }
+}

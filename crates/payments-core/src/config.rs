@@ -1,0 +1,175 @@
+//! Process configuration, read once from the environment at start.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+
+use crate::domain::OrganisationId;
+use crate::http::Identity;
+
+/// The organisation claim of the JWT authorizer unless `ORGANISATION_CLAIM` names another.
+pub const DEFAULT_ORGANISATION_CLAIM: &str = "organisation_id";
+
+/// The SDK gives up on one DynamoDB call (all its retries included) after this long, well
+/// inside the functions' 10 s timeout, so a slow DynamoDB gets a 503 rather than a killed
+/// sandbox.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+/// One attempt: DynamoDB answers in milliseconds, so a slow attempt is better retried.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The SDK's standard retry mode, with backoff, for throttling and transient errors.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} must be set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Everything a function reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TABLE_NAME`.
+    pub table_name: String,
+    /// `DYNAMODB_ENDPOINT`: DynamoDB Local's URL; unset in AWS.
+    pub dynamodb_endpoint: Option<String>,
+    /// `AUTH_MODE` (`jwt`, the default, or `none`), `ORGANISATION_CLAIM` and
+    /// `DEFAULT_ORGANISATION_ID`.
+    pub identity: Identity,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let table_name = lookup("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let claim =
+            lookup("ORGANISATION_CLAIM").unwrap_or_else(|| DEFAULT_ORGANISATION_CLAIM.to_owned());
+        let identity = match lookup("AUTH_MODE").as_deref() {
+            None | Some("jwt") => Identity::Jwt { claim },
+            Some("none") => {
+                let organisation_id = lookup("DEFAULT_ORGANISATION_ID")
+                    .ok_or(ConfigError::Missing(
+                        "DEFAULT_ORGANISATION_ID (required by AUTH_MODE=none)",
+                    ))?
+                    .parse::<OrganisationId>()
+                    .map_err(|reason| ConfigError::Invalid {
+                        name: "DEFAULT_ORGANISATION_ID",
+                        reason,
+                    })?;
+                Identity::Development {
+                    claim,
+                    organisation_id,
+                }
+            }
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "AUTH_MODE",
+                    reason: format!("{other:?} is neither \"jwt\" nor \"none\""),
+                });
+            }
+        };
+        Ok(Self {
+            table_name,
+            dynamodb_endpoint: lookup("DYNAMODB_ENDPOINT"),
+            identity,
+        })
+    }
+}
+
+/// The DynamoDB client: timeouts and retries set for Lambda, and DynamoDB Local's endpoint
+/// when one is given (with placeholder credentials and region if the environment has none,
+/// since DynamoDB Local accepts any).
+pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
+    let timeouts = TimeoutConfig::builder()
+        .operation_timeout(OPERATION_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+        let env_set = |name: &str| std::env::var_os(name).is_some();
+        if !env_set("AWS_REGION") && !env_set("AWS_DEFAULT_REGION") {
+            loader = loader.region(Region::from_static("us-east-1"));
+        }
+        if !env_set("AWS_ACCESS_KEY_ID") {
+            loader = loader
+                .credentials_provider(Credentials::new("local", "local", None, None, "local"));
+        }
+    }
+    Client::new(&loader.load().await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn jwt_identity_is_the_default() {
+        let config = config(&[("TABLE_NAME", "payments")]).unwrap();
+        assert_eq!(
+            config.identity,
+            Identity::Jwt {
+                claim: "organisation_id".to_owned()
+            }
+        );
+        assert_eq!(config.dynamodb_endpoint, None);
+    }
+
+    #[test]
+    fn development_identity_needs_a_default_organisation() {
+        assert!(config(&[("TABLE_NAME", "t"), ("AUTH_MODE", "none")]).is_err());
+        assert!(
+            config(&[
+                ("TABLE_NAME", "t"),
+                ("AUTH_MODE", "none"),
+                ("DEFAULT_ORGANISATION_ID", "x")
+            ])
+            .is_err()
+        );
+        let config = config(&[
+            ("TABLE_NAME", "t"),
+            ("AUTH_MODE", "none"),
+            (
+                "DEFAULT_ORGANISATION_ID",
+                "5e1f0d7a-3c2b-4e8f-a6d9-1b2c3d4e5f60",
+            ),
+        ])
+        .unwrap();
+        assert!(matches!(config.identity, Identity::Development { .. }));
+    }
+
+    #[test]
+    fn an_unknown_auth_mode_is_refused_rather_than_guessed() {
+        assert!(config(&[("TABLE_NAME", "t"), ("AUTH_MODE", "off")]).is_err());
+    }
+
+    #[test]
+    fn the_table_name_is_required() {
+        assert!(matches!(
+            config(&[]),
+            Err(ConfigError::Missing("TABLE_NAME"))
+        ));
+    }
+}

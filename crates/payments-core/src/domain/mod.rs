@@ -1,0 +1,23 @@
+//! The payments domain: types that cannot hold a bad value, and the parsing that builds them.
+//! Nothing here knows about HTTP, Lambda or DynamoDB.
+
+mod listing;
+mod money;
+mod payment;
+mod validation;
+mod values;
+
+#[cfg(test)]
+mod payment_tests;
+
+pub use listing::{IdempotencyKey, PageSize, hex_sha256};
+pub use money::{Currency, Money, PositiveDecimal};
+pub use payment::{
+    ChargesInformation, Fx, Party, PartyDetails, Payment, PaymentAttributes, SponsorParty,
+};
+pub use validation::{FieldError, Fields, FromJson, FromJsonStr, ValidationErrors};
+pub use values::{
+    AccountNumber, AccountNumberCode, AccountType, BearerCode, ExpectedVersion, Name,
+    NumericReference, OrganisationId, PaymentId, PaymentScheme, PaymentType, ProcessingDate,
+    Reference, Text, Timestamp, Version,
+};

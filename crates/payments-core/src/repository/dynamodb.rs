@@ -1,0 +1,532 @@
+//! [`PaymentRepository`] on DynamoDB, with items mapped by `serde_dynamo`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use serde::{Deserialize, Serialize};
+use serde_dynamo::{from_item, to_attribute_value, to_item};
+
+use super::table::keys;
+use super::{
+    Change, Cursor, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
+    RepositoryError,
+};
+use crate::domain::{OrganisationId, Payment, PaymentId, Timestamp, Version};
+
+/// The current version of a payment, indexed on GSI1 for listing.
+#[derive(Serialize, Deserialize)]
+struct CurrentItem {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    #[serde(flatten)]
+    payment: Payment,
+}
+
+impl CurrentItem {
+    fn new(payment: &Payment) -> Self {
+        Self {
+            pk: keys::payment_pk(payment.id()),
+            sk: keys::CURRENT.to_owned(),
+            gsi1pk: keys::organisation_pk(payment.organisation_id()),
+            gsi1sk: keys::created_sk(payment.created_at(), payment.id()),
+            payment: payment.clone(),
+        }
+    }
+}
+
+/// A payment as it was at one version. Never indexed, never deleted.
+#[derive(Serialize, Deserialize)]
+struct HistoryItem {
+    pk: String,
+    sk: String,
+    change: Change,
+    #[serde(flatten)]
+    payment: Payment,
+}
+
+impl HistoryItem {
+    fn new(payment: &Payment, change: Change) -> Self {
+        Self {
+            pk: keys::payment_pk(payment.id()),
+            sk: keys::version_sk(payment.version()),
+            change,
+            payment: payment.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct IdempotencyItem {
+    pk: String,
+    sk: String,
+    organisation_id: OrganisationId,
+    key_digest: String,
+    request_digest: String,
+    payment_id: PaymentId,
+    /// Epoch seconds: the format DynamoDB's TTL reads.
+    expires_at: i64,
+}
+
+impl IdempotencyItem {
+    fn new(record: &IdempotencyRecord) -> Self {
+        Self {
+            pk: keys::idempotency_pk(record.organisation_id, &record.key_digest),
+            sk: keys::IDEMPOTENCY.to_owned(),
+            organisation_id: record.organisation_id,
+            key_digest: record.key_digest.clone(),
+            request_digest: record.request_digest.clone(),
+            payment_id: record.payment_id,
+            expires_at: record.expires_at.unix_seconds(),
+        }
+    }
+
+    fn into_record(self) -> Result<IdempotencyRecord, RepositoryError> {
+        let expires_at = time::OffsetDateTime::from_unix_timestamp(self.expires_at)
+            .map_err(|error| RepositoryError::Internal(error.into()))?;
+        Ok(IdempotencyRecord {
+            organisation_id: self.organisation_id,
+            key_digest: self.key_digest,
+            request_digest: self.request_digest,
+            payment_id: self.payment_id,
+            expires_at: Timestamp::from(expires_at),
+        })
+    }
+}
+
+/// Transactions that collide with another in flight on the same item are cancelled with
+/// `TransactionConflict`; retrying resolves them, because by then the other has committed
+/// (and our condition now fails cleanly) or was itself cancelled.
+const TRANSACTION_ATTEMPTS: u32 = 5;
+
+/// Payments in a DynamoDB table laid out as DESIGN.md section 4 describes.
+#[derive(Debug, Clone)]
+pub struct DynamoDbRepository {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbRepository {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (keys::PK.to_owned(), AttributeValue::S(pk)),
+            (keys::SK.to_owned(), AttributeValue::S(sk.to_owned())),
+        ])
+    }
+
+    fn put<T: Serialize>(
+        &self,
+        item: &T,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<TransactWriteItem, RepositoryError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(item).map_err(internal)?))
+            .condition_expression(condition)
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The condition that `current` is still the stored version, in its organisation.
+    fn unchanged(
+        current: &Payment,
+    ) -> Result<(&'static str, HashMap<String, AttributeValue>), RepositoryError> {
+        Ok((
+            "version = :version AND organisation_id = :organisation",
+            HashMap::from([
+                (
+                    ":version".to_owned(),
+                    to_attribute_value(current.version()).map_err(internal)?,
+                ),
+                (
+                    ":organisation".to_owned(),
+                    AttributeValue::S(current.organisation_id().to_string()),
+                ),
+            ]),
+        ))
+    }
+
+    /// Runs one transaction, retrying it on `TransactionConflict`. On a failed condition,
+    /// returns the index and old item (where DynamoDB sent it) of the first failing action.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), ConditionFailure>, RepositoryError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(error) => error,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                error.as_service_error()
+            else {
+                return Err(classify(error));
+            };
+            let reasons = cancelled.cancellation_reasons();
+            if let Some((index, reason)) = reasons
+                .iter()
+                .enumerate()
+                .find(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+            {
+                return Ok(Err(ConditionFailure {
+                    index,
+                    old_item: reason.item().cloned(),
+                }));
+            }
+            let throttled = reasons.iter().any(|reason| {
+                matches!(
+                    reason.code(),
+                    Some(
+                        "ThrottlingError"
+                            | "ProvisionedThroughputExceeded"
+                            | "RequestLimitExceeded"
+                    )
+                )
+            });
+            if throttled {
+                return Err(RepositoryError::Unavailable(error.into()));
+            }
+            let conflicted = reasons
+                .iter()
+                .any(|reason| reason.code() == Some("TransactionConflict"));
+            if !conflicted {
+                return Err(RepositoryError::Internal(error.into()));
+            }
+            if attempt >= TRANSACTION_ATTEMPTS {
+                return Err(RepositoryError::Conflict);
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+    }
+}
+
+/// Which action of a transaction failed its condition, and the item it found.
+struct ConditionFailure {
+    index: usize,
+    old_item: Option<HashMap<String, AttributeValue>>,
+}
+
+/// Exponential backoff with jitter: 10-20 ms, 20-40 ms, 40-80 ms, ...
+fn backoff(attempt: u32) -> Duration {
+    let base = 10u64 << attempt.min(6);
+    // Sub-second clock noise is jitter enough to break lock-step retries of racing requests.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| u64::from(elapsed.subsec_nanos()))
+        .unwrap_or(0);
+    Duration::from_millis(base + nanos % base)
+}
+
+fn internal(error: impl std::error::Error + Send + Sync + 'static) -> RepositoryError {
+    RepositoryError::Internal(Box::new(error))
+}
+
+/// Sorts an SDK error into what the operations act on: throttling, timeouts, network failures
+/// and 5xx answers are [`RepositoryError::Unavailable`] (the SDK has already retried them);
+/// anything else is a bug or a misconfiguration.
+pub(crate) fn classify<E>(error: SdkError<E, HttpResponse>) -> RepositoryError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let unavailable = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            matches!(
+                service.err().code(),
+                Some(
+                    "ProvisionedThroughputExceededException"
+                        | "ThrottlingException"
+                        | "RequestLimitExceeded"
+                        | "InternalServerError"
+                        | "ServiceUnavailable"
+                        | "LimitExceededException"
+                )
+            ) || service.raw().status().is_server_error()
+        }
+        _ => false,
+    };
+    if unavailable {
+        RepositoryError::Unavailable(Box::new(error))
+    } else {
+        RepositoryError::Internal(Box::new(error))
+    }
+}
+
+impl PaymentRepository for DynamoDbRepository {
+    async fn insert(
+        &self,
+        payment: &Payment,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<Inserted, RepositoryError> {
+        let mut items = vec![
+            self.put(
+                &CurrentItem::new(payment),
+                "attribute_not_exists(pk)",
+                HashMap::new(),
+            )?,
+            self.put(
+                &HistoryItem::new(payment, Change::Created),
+                "attribute_not_exists(pk)",
+                HashMap::new(),
+            )?,
+        ];
+        if let Some(record) = idempotency {
+            // An expired record may linger until TTL removes it (up to days): it no longer
+            // holds the key.
+            let now = to_attribute_value(Timestamp::now().unix_seconds()).map_err(internal)?;
+            items.push(self.put(
+                &IdempotencyItem::new(record),
+                "attribute_not_exists(pk) OR expires_at < :now",
+                HashMap::from([(":now".to_owned(), now)]),
+            )?);
+        }
+        match self.transact(items).await? {
+            Ok(()) => Ok(Inserted::Created),
+            Err(ConditionFailure { index: 2, old_item }) => {
+                let record = idempotency.expect("index 2 is the idempotency record");
+                let old = match old_item {
+                    Some(item) => item,
+                    None => self
+                        .client
+                        .get_item()
+                        .table_name(&self.table)
+                        .set_key(Some(Self::key(
+                            keys::idempotency_pk(record.organisation_id, &record.key_digest),
+                            keys::IDEMPOTENCY,
+                        )))
+                        .consistent_read(true)
+                        .send()
+                        .await
+                        .map_err(classify)?
+                        .item
+                        .ok_or(RepositoryError::Conflict)?,
+                };
+                let old: IdempotencyItem = from_item(old).map_err(internal)?;
+                Ok(Inserted::KeyTaken(old.into_record()?))
+            }
+            // A new UUID that already exists: not something to explain to a client.
+            Err(_) => Err(RepositoryError::Internal("payment id collision".into())),
+        }
+    }
+
+    async fn get(&self, id: PaymentId) -> Result<Option<Payment>, RepositoryError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(keys::payment_pk(id), keys::CURRENT)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        output
+            .item
+            .map(|item| from_item::<_, CurrentItem>(item).map(|item| item.payment))
+            .transpose()
+            .map_err(internal)
+    }
+
+    async fn get_version(
+        &self,
+        id: PaymentId,
+        version: Version,
+    ) -> Result<Option<HistoryEntry>, RepositoryError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(
+                keys::payment_pk(id),
+                &keys::version_sk(version),
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        output
+            .item
+            .map(|item| {
+                from_item::<_, HistoryItem>(item).map(|item| HistoryEntry {
+                    change: item.change,
+                    payment: item.payment,
+                })
+            })
+            .transpose()
+            .map_err(internal)
+    }
+
+    async fn history(&self, id: PaymentId) -> Result<Vec<HistoryEntry>, RepositoryError> {
+        let mut entries = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", AttributeValue::S(keys::payment_pk(id)))
+                .expression_attribute_values(
+                    ":prefix",
+                    AttributeValue::S(keys::VERSION_PREFIX.to_owned()),
+                )
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in output.items() {
+                let item: HistoryItem = from_item(item.clone()).map_err(internal)?;
+                entries.push(HistoryEntry {
+                    change: item.change,
+                    payment: item.payment,
+                });
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(entries);
+            }
+        }
+    }
+
+    async fn replace(&self, current: &Payment, next: &Payment) -> Result<(), RepositoryError> {
+        let (condition, values) = Self::unchanged(current)?;
+        let items = vec![
+            self.put(&CurrentItem::new(next), condition, values)?,
+            self.put(
+                &HistoryItem::new(next, Change::Updated),
+                "attribute_not_exists(pk)",
+                HashMap::new(),
+            )?,
+        ];
+        self.transact(items)
+            .await?
+            .map_err(|_| RepositoryError::ConditionFailed)
+    }
+
+    async fn remove(&self, current: &Payment, tombstone: &Payment) -> Result<(), RepositoryError> {
+        let (condition, values) = Self::unchanged(current)?;
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(
+                keys::payment_pk(current.id()),
+                keys::CURRENT,
+            )))
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(internal)?;
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.put(
+                &HistoryItem::new(tombstone, Change::Deleted),
+                "attribute_not_exists(pk)",
+                HashMap::new(),
+            )?,
+        ];
+        self.transact(items)
+            .await?
+            .map_err(|_| RepositoryError::ConditionFailed)
+    }
+
+    async fn list(
+        &self,
+        organisation_id: OrganisationId,
+        limit: usize,
+        after: Option<&Cursor>,
+    ) -> Result<Page, RepositoryError> {
+        let start = after.map(|cursor| {
+            HashMap::from([
+                (
+                    keys::PK.to_owned(),
+                    AttributeValue::S(keys::payment_pk(cursor.payment_id)),
+                ),
+                (
+                    keys::SK.to_owned(),
+                    AttributeValue::S(keys::CURRENT.to_owned()),
+                ),
+                (
+                    keys::GSI1_PK.to_owned(),
+                    AttributeValue::S(keys::organisation_pk(cursor.organisation_id)),
+                ),
+                (
+                    keys::GSI1_SK.to_owned(),
+                    AttributeValue::S(keys::created_sk(cursor.created_at, cursor.payment_id)),
+                ),
+            ])
+        });
+        // One item more than asked tells whether another page exists, so the last page never
+        // carries a `next` link that leads to an empty page.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :organisation")
+            .expression_attribute_values(
+                ":organisation",
+                AttributeValue::S(keys::organisation_pk(organisation_id)),
+            )
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let more = output.items().len() > limit || output.last_evaluated_key().is_some();
+        let payments = output
+            .items()
+            .iter()
+            .take(limit)
+            .map(|item| from_item::<_, CurrentItem>(item.clone()).map(|item| item.payment))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(internal)?;
+        let next = match payments.last() {
+            Some(last) if more => Some(Cursor {
+                organisation_id,
+                created_at: last.created_at(),
+                payment_id: last.id(),
+            }),
+            _ => None,
+        };
+        Ok(Page { payments, next })
+    }
+
+    async fn ping(&self) -> Result<(), RepositoryError> {
+        self.client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+}

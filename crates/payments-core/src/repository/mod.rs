@@ -1,0 +1,138 @@
+//! Where payments are kept: the [`PaymentRepository`] trait and its DynamoDB implementation
+//! on the single-table design of DESIGN.md section 4. `AttributeValue` never leaves this module.
+
+mod cursor;
+mod dynamodb;
+mod table;
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+pub use cursor::Cursor;
+pub use dynamodb::DynamoDbRepository;
+pub use table::TableDefinition;
+
+use crate::domain::{OrganisationId, Payment, PaymentId, Timestamp, Version};
+use crate::error::Cause;
+
+/// What a history version records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// One version of a payment as it was, and the change that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub change: Change,
+    pub payment: Payment,
+}
+
+/// The record that makes a create idempotent: which payment a key created, from which request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub organisation_id: OrganisationId,
+    /// SHA-256 of the `Idempotency-Key`.
+    pub key_digest: String,
+    /// SHA-256 of the request's parsed attributes.
+    pub request_digest: String,
+    pub payment_id: PaymentId,
+    /// When DynamoDB's TTL may delete the record; after it the key is free again.
+    pub expires_at: Timestamp,
+}
+
+/// The result of [`PaymentRepository::insert`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// The payment, its first history version and the idempotency record (if any) were written.
+    Created,
+    /// Nothing was written: the idempotency key is held by this unexpired record.
+    KeyTaken(IdempotencyRecord),
+}
+
+/// One page of an organisation's payments, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub payments: Vec<Payment>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<Cursor>,
+}
+
+/// Storage failures, as the operations need to tell them apart.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    /// A conditional write found the item in another state than expected.
+    #[error("condition check failed")]
+    ConditionFailed,
+    /// Concurrent transactions on the same items kept conflicting after our retries.
+    #[error("transaction conflict")]
+    Conflict,
+    /// Throttled, timed out, unreachable, or a 5xx, after the SDK's own retries.
+    #[error("DynamoDB unavailable")]
+    Unavailable(#[source] Cause),
+    /// Anything else, including an item that does not deserialize.
+    #[error("DynamoDB request failed")]
+    Internal(#[source] Cause),
+}
+
+/// The storage the payment operations need. Every mutation writes its history version in the
+/// same transaction, so the two can never disagree.
+pub trait PaymentRepository: Send + Sync {
+    /// Writes a new payment at version 1 with its `created` history version and, when given,
+    /// its idempotency record, all or nothing.
+    fn insert(
+        &self,
+        payment: &Payment,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> impl Future<Output = Result<Inserted, RepositoryError>> + Send;
+
+    /// The current version of a payment (strongly consistent), whichever organisation owns it.
+    fn get(
+        &self,
+        id: PaymentId,
+    ) -> impl Future<Output = Result<Option<Payment>, RepositoryError>> + Send;
+
+    /// One history version of a payment (strongly consistent).
+    fn get_version(
+        &self,
+        id: PaymentId,
+        version: Version,
+    ) -> impl Future<Output = Result<Option<HistoryEntry>, RepositoryError>> + Send;
+
+    /// Every history version of a payment, oldest first.
+    fn history(
+        &self,
+        id: PaymentId,
+    ) -> impl Future<Output = Result<Vec<HistoryEntry>, RepositoryError>> + Send;
+
+    /// Replaces `current` by `next` (its next version) and records it as `updated`.
+    /// [`RepositoryError::ConditionFailed`] when the stored payment is no longer `current`.
+    fn replace(
+        &self,
+        current: &Payment,
+        next: &Payment,
+    ) -> impl Future<Output = Result<(), RepositoryError>> + Send;
+
+    /// Deletes `current` and records `tombstone` (its next version) as `deleted`.
+    /// [`RepositoryError::ConditionFailed`] when the stored payment is no longer `current`.
+    fn remove(
+        &self,
+        current: &Payment,
+        tombstone: &Payment,
+    ) -> impl Future<Output = Result<(), RepositoryError>> + Send;
+
+    /// Up to `limit` of an organisation's payments, newest first, after `after`.
+    fn list(
+        &self,
+        organisation_id: OrganisationId,
+        limit: usize,
+        after: Option<&Cursor>,
+    ) -> impl Future<Output = Result<Page, RepositoryError>> + Send;
+
+    /// Whether the table answers.
+    fn ping(&self) -> impl Future<Output = Result<(), RepositoryError>> + Send;
+}

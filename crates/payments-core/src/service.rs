@@ -1,0 +1,221 @@
+//! The payment operations the routes call: tenancy, concurrency and idempotency rules on top
+//! of a [`PaymentRepository`].
+
+use crate::domain::{
+    ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, Payment, PaymentAttributes,
+    PaymentId, Timestamp, hex_sha256,
+};
+use crate::error::PaymentError;
+use crate::repository::{
+    Cursor, HistoryEntry, IdempotencyRecord, Inserted, PaymentRepository, RepositoryError,
+};
+
+/// How long an `Idempotency-Key` holds its payment.
+const IDEMPOTENCY_WINDOW: time::Duration = time::Duration::hours(24);
+
+/// With `If-Match: *` a writer that loses a race re-reads and tries again this many times.
+const ANY_VERSION_ATTEMPTS: u32 = 3;
+
+/// The result of [`Payments::create`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub payment: Payment,
+    /// The `Idempotency-Key` had already created this payment; nothing new was written.
+    pub replayed: bool,
+}
+
+/// One page of [`Payments::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentPage {
+    pub payments: Vec<Payment>,
+    /// The opaque cursor of the next page, if there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// The payment operations, each scoped to the caller's organisation.
+#[derive(Debug, Clone)]
+pub struct Payments<R> {
+    repository: R,
+}
+
+impl From<RepositoryError> for PaymentError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::ConditionFailed => PaymentError::PreconditionFailed,
+            RepositoryError::Conflict => PaymentError::Conflict,
+            RepositoryError::Unavailable(cause) => PaymentError::Unavailable(cause),
+            RepositoryError::Internal(cause) => PaymentError::Internal(cause),
+        }
+    }
+}
+
+impl<R: PaymentRepository> Payments<R> {
+    pub fn new(repository: R) -> Self {
+        Self { repository }
+    }
+
+    pub fn repository(&self) -> &R {
+        &self.repository
+    }
+
+    /// Creates a payment at version 1. With an `Idempotency-Key`, a repeat of the same request
+    /// returns the payment the first one created (as it was created) and writes nothing; the
+    /// same key with different attributes is [`PaymentError::IdempotencyMismatch`].
+    pub async fn create(
+        &self,
+        organisation_id: OrganisationId,
+        attributes: PaymentAttributes,
+        idempotency_key: Option<&IdempotencyKey>,
+    ) -> Result<Created, PaymentError> {
+        let now = Timestamp::now();
+        let request_digest = idempotency_key.map(|_| request_digest(&attributes));
+        let payment = Payment::create(PaymentId::generate(), organisation_id, attributes, now);
+        let record = idempotency_key
+            .zip(request_digest)
+            .map(|(key, request_digest)| IdempotencyRecord {
+                organisation_id,
+                key_digest: key.digest(),
+                request_digest,
+                payment_id: payment.id(),
+                expires_at: now.plus(IDEMPOTENCY_WINDOW),
+            });
+
+        match self.repository.insert(&payment, record.as_ref()).await? {
+            Inserted::Created => Ok(Created {
+                payment,
+                replayed: false,
+            }),
+            Inserted::KeyTaken(existing) => {
+                let ours = record.expect("only a create with a key finds it taken");
+                if existing.request_digest != ours.request_digest {
+                    return Err(PaymentError::IdempotencyMismatch);
+                }
+                // The first version is the payment exactly as the first request created it,
+                // even if it has been updated or deleted since.
+                let first = self
+                    .repository
+                    .get_version(existing.payment_id, crate::domain::Version::FIRST)
+                    .await?
+                    .ok_or_else(|| {
+                        PaymentError::Internal("idempotency record without its payment".into())
+                    })?;
+                Ok(Created {
+                    payment: first.payment,
+                    replayed: true,
+                })
+            }
+        }
+    }
+
+    /// The current version of a payment of `organisation_id`.
+    pub async fn get(
+        &self,
+        organisation_id: OrganisationId,
+        id: PaymentId,
+    ) -> Result<Payment, PaymentError> {
+        match self.repository.get(id).await? {
+            Some(payment) if payment.organisation_id() == organisation_id => Ok(payment),
+            // Another organisation's payment is indistinguishable from none at all.
+            _ => Err(PaymentError::NotFound),
+        }
+    }
+
+    /// Replaces the attributes of a payment if it is still at the `expected` version.
+    pub async fn update(
+        &self,
+        organisation_id: OrganisationId,
+        id: PaymentId,
+        expected: ExpectedVersion,
+        attributes: PaymentAttributes,
+    ) -> Result<Payment, PaymentError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = self.get(organisation_id, id).await?;
+            if !expected.matches(current.version()) {
+                return Err(PaymentError::PreconditionFailed);
+            }
+            let next = current.revise(attributes.clone(), Timestamp::now());
+            match self.repository.replace(&current, &next).await {
+                Ok(()) => return Ok(next),
+                Err(RepositoryError::ConditionFailed)
+                    if expected == ExpectedVersion::Any && attempt < ANY_VERSION_ATTEMPTS => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Deletes a payment, if it is at the `expected` version when one is given. Its history
+    /// stays, with a `deleted` version on top.
+    pub async fn delete(
+        &self,
+        organisation_id: OrganisationId,
+        id: PaymentId,
+        expected: ExpectedVersion,
+    ) -> Result<(), PaymentError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = self.get(organisation_id, id).await?;
+            if !expected.matches(current.version()) {
+                return Err(PaymentError::PreconditionFailed);
+            }
+            let tombstone = current.deleted(Timestamp::now());
+            match self.repository.remove(&current, &tombstone).await {
+                Ok(()) => return Ok(()),
+                Err(RepositoryError::ConditionFailed)
+                    if expected == ExpectedVersion::Any && attempt < ANY_VERSION_ATTEMPTS => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// A page of the organisation's payments, newest first. `cursor` is the `next_cursor` of
+    /// the previous page; one made for another organisation is [`PaymentError::InvalidCursor`].
+    pub async fn list(
+        &self,
+        organisation_id: OrganisationId,
+        limit: PageSize,
+        cursor: Option<&str>,
+    ) -> Result<PaymentPage, PaymentError> {
+        let after = cursor
+            .map(|text| Cursor::decode(text).map_err(|_| PaymentError::InvalidCursor))
+            .transpose()?;
+        if after.is_some_and(|cursor| cursor.organisation_id != organisation_id) {
+            return Err(PaymentError::InvalidCursor);
+        }
+        let page = self
+            .repository
+            .list(organisation_id, limit.get(), after.as_ref())
+            .await?;
+        Ok(PaymentPage {
+            payments: page.payments,
+            next_cursor: page.next.map(|cursor| cursor.encode()),
+        })
+    }
+
+    /// Every version of a payment of `organisation_id`, oldest first, including after delete.
+    pub async fn history(
+        &self,
+        organisation_id: OrganisationId,
+        id: PaymentId,
+    ) -> Result<Vec<HistoryEntry>, PaymentError> {
+        let entries = self.repository.history(id).await?;
+        match entries.first() {
+            Some(first) if first.payment.organisation_id() == organisation_id => Ok(entries),
+            _ => Err(PaymentError::NotFound),
+        }
+    }
+
+    /// Whether storage answers.
+    pub async fn ready(&self) -> Result<(), PaymentError> {
+        Ok(self.repository.ping().await?)
+    }
+}
+
+/// The digest an idempotent repeat must match: of the parsed attributes, so the same payment
+/// sent with other whitespace or member order is still the same request.
+fn request_digest(attributes: &PaymentAttributes) -> String {
+    let canonical = serde_json::to_vec(attributes).expect("attributes always serialize");
+    hex_sha256(&canonical)
+}

