@@ -4,6 +4,7 @@
 //! A function's `main` hands its route handler to [`run`]; tests hand a request to [`serve`].
 
 mod error;
+mod json;
 mod media;
 mod request;
 mod response;

@@ -4,6 +4,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde_json::Value;
 
+use super::json::StrictJson;
 use super::{ApiError, MediaType};
 use crate::domain::{
     ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, PaymentId, Version,
@@ -102,15 +103,24 @@ impl<'a> ApiRequest<'a> {
     }
 
     /// The JSON body; 415 for another content type, 413 past [`MAX_BODY_BYTES`], 400 when
-    /// it is not JSON.
+    /// it is not JSON or repeats a member name in an object.
     pub fn json_body(&self) -> Result<Value, ApiError> {
         let body: &[u8] = self.inner.body();
         if body.len() > MAX_BODY_BYTES {
             return Err(ApiError::PayloadTooLarge);
         }
         MediaType::of_content(self.header("content-type")?)?;
-        serde_json::from_slice(body)
-            .map_err(|_| ApiError::BadRequest("the request body is not valid JSON".to_owned()))
+        serde_json::from_slice::<StrictJson>(body)
+            .map(|strict| strict.0)
+            .map_err(|error| {
+                ApiError::BadRequest(match error.classify() {
+                    // Our own message (a duplicate member): safe and useful to return.
+                    serde_json::error::Category::Data => {
+                        format!("the request body is not valid: {error}")
+                    }
+                    _ => "the request body is not valid JSON".to_owned(),
+                })
+            })
     }
 
     /// `If-Match` of a PUT: 428 when absent.
