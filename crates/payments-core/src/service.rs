@@ -1,6 +1,8 @@
 //! The payment operations the routes call: tenancy, concurrency and idempotency rules on top
 //! of a [`PaymentRepository`].
 
+use std::future::Future;
+
 use crate::domain::{
     ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, Payment, PaymentAttributes,
     PaymentId, Timestamp, hex_sha256,
@@ -128,21 +130,15 @@ impl<R: PaymentRepository> Payments<R> {
         expected: ExpectedVersion,
         attributes: PaymentAttributes,
     ) -> Result<Payment, PaymentError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let current = self.get(organisation_id, id).await?;
-            if !expected.matches(current.version()) {
-                return Err(PaymentError::PreconditionFailed);
-            }
+        let attributes = &attributes;
+        self.write_current(organisation_id, id, expected, |current| async move {
             let next = current.revise(attributes.clone(), Timestamp::now());
-            match self.repository.replace(&current, &next).await {
-                Ok(()) => return Ok(next),
-                Err(RepositoryError::ConditionFailed)
-                    if expected == ExpectedVersion::Any && attempt < ANY_VERSION_ATTEMPTS => {}
-                Err(error) => return Err(error.into()),
-            }
-        }
+            self.repository
+                .replace(&current, &next)
+                .await
+                .map(|()| next)
+        })
+        .await
     }
 
     /// Deletes a payment, if it is at the `expected` version when one is given. Its history
@@ -153,6 +149,27 @@ impl<R: PaymentRepository> Payments<R> {
         id: PaymentId,
         expected: ExpectedVersion,
     ) -> Result<(), PaymentError> {
+        self.write_current(organisation_id, id, expected, |current| async move {
+            let tombstone = current.deleted(Timestamp::now());
+            self.repository.remove(&current, &tombstone).await
+        })
+        .await
+    }
+
+    /// Reads the current payment, checks it is at `expected`, and hands it to `write`, which
+    /// writes on condition that it is still current. With `If-Match: *` a write that lost a
+    /// race to another writer reads again and retries; with a version, losing is a 412.
+    async fn write_current<T, F, Fut>(
+        &self,
+        organisation_id: OrganisationId,
+        id: PaymentId,
+        expected: ExpectedVersion,
+        write: F,
+    ) -> Result<T, PaymentError>
+    where
+        F: Fn(Payment) -> Fut,
+        Fut: Future<Output = Result<T, RepositoryError>>,
+    {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -160,9 +177,8 @@ impl<R: PaymentRepository> Payments<R> {
             if !expected.matches(current.version()) {
                 return Err(PaymentError::PreconditionFailed);
             }
-            let tombstone = current.deleted(Timestamp::now());
-            match self.repository.remove(&current, &tombstone).await {
-                Ok(()) => return Ok(()),
+            match write(current).await {
+                Ok(written) => return Ok(written),
                 Err(RepositoryError::ConditionFailed)
                     if expected == ExpectedVersion::Any && attempt < ANY_VERSION_ATTEMPTS => {}
                 Err(error) => return Err(error.into()),

@@ -110,13 +110,15 @@ pub fn problem_response(error: &ApiError) -> Response<Body> {
         .expect("status and headers are valid")
 }
 
-/// `GET /payments/{id}` style: API Gateway's route key when present, else method and path.
+/// `GET /payments/{id}` style: API Gateway's route key when it names a route, else the method
+/// and path (local runs route everything as `$default`).
 fn route_of(request: &Request) -> String {
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context
-            .route_key
-            .clone()
-            .unwrap_or_else(|| format!("{} {}", request.method(), request.raw_http_path())),
+    let route_key = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.as_deref(),
+        _ => None,
+    };
+    match route_key {
+        Some(key) if key != "$default" => key.to_owned(),
         _ => format!("{} {}", request.method(), request.raw_http_path()),
     }
 }
