@@ -134,3 +134,122 @@ fn request_id_of(request: &Request) -> String {
         _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(accept: Option<&str>) -> Request {
+        let mut builder = http::Request::builder().method("GET").uri("/payments");
+        if let Some(accept) = accept {
+            builder = builder.header("accept", accept);
+        }
+        builder.body(Body::Empty).unwrap()
+    }
+
+    fn identity() -> Identity {
+        Identity::Jwt {
+            claim: "organisation_id".to_owned(),
+        }
+    }
+
+    fn body_json(response: &Response<Body>) -> serde_json::Value {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
+            other => panic!("expected a text body, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unexpected_error_is_a_500_problem_without_its_cause() {
+        let response = serve(&identity(), request(None), |_| async {
+            Err(ApiError::Internal(
+                "arn:aws:dynamodb:secret-table exploded".into(),
+            ))
+        })
+        .await;
+
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.headers()[CONTENT_TYPE], PROBLEM_JSON);
+        let body = body_json(&response);
+        assert_eq!(body["status"], 500);
+        assert_eq!(body["type"], "/problems/internal");
+        assert!(!body.to_string().contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn unavailable_and_conflict_tell_the_client_when_to_retry() {
+        for (error, status) in [
+            (ApiError::Unavailable("throttled".into()), 503),
+            (ApiError::Conflict, 409),
+        ] {
+            let response = serve(&identity(), request(None), |_| async { Err(error) }).await;
+            assert_eq!(response.status(), status);
+            assert_eq!(response.headers()[RETRY_AFTER], "1");
+            assert_eq!(response.headers()[CONTENT_TYPE], PROBLEM_JSON);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unacceptable_accept_is_406_before_the_handler_runs() {
+        let response = serve(
+            &identity(),
+            request(Some("application/vnd.payments.v2+json")),
+            |_| async { panic!("the handler must not run") },
+        )
+        .await;
+
+        assert_eq!(response.status(), 406);
+        assert_eq!(body_json(&response)["type"], "/problems/not-acceptable");
+    }
+
+    #[tokio::test]
+    async fn a_success_carries_the_negotiated_type_and_its_headers() {
+        let response = serve(
+            &identity(),
+            request(Some("application/vnd.payments.v1+json")),
+            |_| async {
+                Ok(
+                    ApiResponse::json(http::StatusCode::OK, &serde_json::json!({"ok": true}))
+                        .with_header(http::header::ETAG, "\"3\"".to_owned()),
+                )
+            },
+        )
+        .await;
+
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()[CONTENT_TYPE],
+            "application/vnd.payments.v1+json"
+        );
+        assert_eq!(response.headers()[http::header::ETAG], "\"3\"");
+        assert_eq!(body_json(&response), serde_json::json!({"ok": true}));
+    }
+
+    #[tokio::test]
+    async fn a_request_without_a_claim_is_401_in_jwt_mode_and_the_default_in_development() {
+        let organisation = |identity: Identity| async move {
+            let response = serve(&identity, request(None), |request| async move {
+                let organisation = request.organisation()?;
+                Ok(ApiResponse::json(
+                    http::StatusCode::OK,
+                    &serde_json::json!({"organisation": organisation.to_string()}),
+                ))
+            })
+            .await;
+            (response.status().as_u16(), body_json(&response))
+        };
+
+        let (status, body) = organisation(identity()).await;
+        assert_eq!(status, 401);
+        assert_eq!(body["type"], "/problems/unauthorized");
+
+        let development = Identity::Development {
+            claim: "organisation_id".to_owned(),
+            organisation_id: "00000000-0000-4000-8000-000000000001".parse().unwrap(),
+        };
+        let (status, body) = organisation(development).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["organisation"], "00000000-0000-4000-8000-000000000001");
+    }
+}
