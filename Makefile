@@ -6,7 +6,7 @@ API_PORT ?= 9000
 DYNAMODB_PORT ?= 8000
 export API_PORT DYNAMODB_PORT
 
-.PHONY: help dev test test-e2e tools lint build clean
+.PHONY: help dev test test-e2e tools lint build bench load clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,12 @@ lint: tools ## cargo fmt, clippy and the template lints only
 
 build: tools ## sam build: six bootstrap binaries under .aws-sam/build
 	@scripts/sam-build.sh
+
+bench: tools ## Cold start, warm CPU, memory, size and DynamoDB capacity beside the floors (docs/benchmarks.md)
+	@scripts/bench.sh
+
+load: tools ## N clients for T seconds against an in-memory local stack (LOAD_CLIENTS, LOAD_SECONDS; docs/benchmarks.md)
+	@scripts/load.sh
 
 clean: ## Remove build output and local data
 	rm -rf target .aws-sam .dynamodb .run

@@ -4,8 +4,8 @@
 # `cargo lambda watch` serves every route of the workspace router on http://127.0.0.1:$API_PORT,
 # rebuilding a function when its code changes. Ctrl-C (or SIGTERM) stops everything this started.
 #
-# DEV_IN_MEMORY=1 keeps nothing on disk: `make test` runs its end-to-end suite against such a
-# stack, on free ports.
+# DEV_IN_MEMORY=1 keeps nothing on disk, and DEV_IGNORE_CHANGES=1 keeps functions running when
+# files change: `make test` and `make load` run against such a stack, on free ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,7 +73,7 @@ MSG
 
 # set -m gives cargo lambda watch its own process group, so stop() reaches its children.
 set -m
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" \
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" ${DEV_IGNORE_CHANGES:+--ignore-changes} \
   --env-var "TABLE_NAME=$TABLE_NAME" \
   --env-var "DYNAMODB_ENDPOINT=$DYNAMODB_ENDPOINT" \
   --env-var "AUTH_MODE=none" \

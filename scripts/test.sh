@@ -28,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== cargo test: unit, DynamoDB Local, event replay"
+echo "== cargo test: unit, DynamoDB Local, event replay, OpenAPI drift, hostile inputs, reliability"
 scripts/dynamodb-local.sh start "$dynamodb_port"
 DYNAMODB_ENDPOINT="http://127.0.0.1:$dynamodb_port" cargo test --workspace --locked --exclude e2e
 scripts/dynamodb-local.sh stop "$dynamodb_port"
@@ -36,7 +36,7 @@ scripts/dynamodb-local.sh stop "$dynamodb_port"
 echo "== end-to-end over HTTP against a local stack (make dev, in memory, free ports)"
 api_port=$(scripts/free-port.sh)
 stack_dynamodb_port=$(scripts/free-port.sh)
-API_PORT=$api_port DYNAMODB_PORT=$stack_dynamodb_port DEV_IN_MEMORY=1 \
+API_PORT=$api_port DYNAMODB_PORT=$stack_dynamodb_port DEV_IN_MEMORY=1 DEV_IGNORE_CHANGES=1 \
   scripts/dev.sh >.run/e2e-stack.log 2>&1 &
 stack_pid=$!
 # The first request to each function compiles it; wait for the health function first.
@@ -50,3 +50,6 @@ for _ in $(seq 1 600); do
   sleep 1
 done
 BASE_URL="http://127.0.0.1:$api_port" cargo test --locked -p e2e
+
+echo "== Schemathesis: docs/openapi.yaml against the same local stack"
+scripts/schemathesis.sh "http://127.0.0.1:$api_port"

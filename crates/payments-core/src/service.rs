@@ -158,7 +158,8 @@ impl<R: PaymentRepository> Payments<R> {
 
     /// Reads the current payment, checks it is at `expected`, and hands it to `write`, which
     /// writes on condition that it is still current. With `If-Match: *` a write that lost a
-    /// race to another writer reads again and retries; with a version, losing is a 412.
+    /// race to another writer reads again and retries, and losing every time is a 409; with a
+    /// version, losing is a 412.
     async fn write_current<T, F, Fut>(
         &self,
         organisation_id: OrganisationId,
@@ -179,8 +180,13 @@ impl<R: PaymentRepository> Payments<R> {
             }
             match write(current).await {
                 Ok(written) => return Ok(written),
-                Err(RepositoryError::ConditionFailed)
-                    if expected == ExpectedVersion::Any && attempt < ANY_VERSION_ATTEMPTS => {}
+                Err(RepositoryError::ConditionFailed) if expected == ExpectedVersion::Any => {
+                    if attempt >= ANY_VERSION_ATTEMPTS {
+                        // It named no version, so no precondition failed: it kept losing races
+                        // to other writers, which the client may retry (409, Retry-After).
+                        return Err(PaymentError::Conflict);
+                    }
+                }
                 Err(error) => return Err(error.into()),
             }
         }

@@ -1,40 +1,8 @@
-//! `GET /alive` (the process answers; no I/O) and `GET /ready` (the table answers).
-
-use lambda_http::http::StatusCode;
-use payments_core::App;
-use payments_core::http::{self, ApiError, ApiRequest, ApiResponse};
-use serde_json::json;
+//! The `health` Lambda function (`GET /alive`, `GET /ready`): clients built once, then [`health::handle`]
+//! for every request.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let app = App::init().await?;
-    http::run(&app.identity, |request| health(app, request)).await
-}
-
-async fn health(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
-    if request.path().ends_with("/ready") {
-        // Not ready is not a server fault: whatever stops the table answering, say 503 so a
-        // load balancer or deploy check waits, and keep the cause in the log.
-        app.payments
-            .ready()
-            .await
-            .map_err(|error| ApiError::Unavailable(error.into()))?;
-        Ok(ApiResponse::json(
-            StatusCode::OK,
-            &json!({"status": "ready"}),
-        ))
-    } else {
-        Ok(ApiResponse::json(
-            StatusCode::OK,
-            &json!({"status": "alive"}),
-        ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[tokio::test]
-    async fn every_event_replays_with_its_expected_outcome() {
-        payments_core::testing::replay_events(env!("CARGO_PKG_NAME"), super::health).await;
-    }
+    let app = payments_core::App::init().await?;
+    payments_core::http::run(&app.identity, |request| health::handle(app, request)).await
 }

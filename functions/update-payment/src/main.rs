@@ -1,32 +1,11 @@
-//! `PUT /payments/{id}`: replaces a payment's attributes if `If-Match` names its current version.
-
-use lambda_http::http::StatusCode;
-use payments_core::App;
-use payments_core::domain::PaymentAttributes;
-use payments_core::http::{self, ApiError, ApiRequest, ApiResponse};
+//! The `update-payment` Lambda function (`PUT /payments/{id}`): clients built once, then [`update_payment::handle`]
+//! for every request.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let app = App::init().await?;
-    http::run(&app.identity, |request| update_payment(app, request)).await
-}
-
-async fn update_payment(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
-    let organisation = request.organisation()?;
-    let id = request.payment_id()?;
-    let expected = request.required_if_match()?;
-    let attributes = PaymentAttributes::parse_request(&request.json_body()?)?;
-    let payment = app
-        .payments
-        .update(organisation, id, expected, attributes)
-        .await?;
-    Ok(ApiResponse::payment(StatusCode::OK, &payment))
-}
-
-#[cfg(test)]
-mod tests {
-    #[tokio::test]
-    async fn every_event_replays_with_its_expected_outcome() {
-        payments_core::testing::replay_events(env!("CARGO_PKG_NAME"), super::update_payment).await;
-    }
+    let app = payments_core::App::init().await?;
+    payments_core::http::run(&app.identity, |request| {
+        update_payment::handle(app, request)
+    })
+    .await
 }

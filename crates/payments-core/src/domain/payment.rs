@@ -376,15 +376,21 @@ impl FromJson for ChargesInformation {
             errors,
         )?;
         let bearer_code = fields.required("bearer_code", errors);
-        let sender_charges = fields.optional::<Vec<Money>>("sender_charges", errors);
-        if let Some(Some(charges)) = &sender_charges
-            && charges.len() > MAX_SENDER_CHARGES
-        {
+        // Counted before the entries are parsed: a 32 KiB body of thousands of bad entries
+        // would otherwise answer a problem listing each, over a megabyte.
+        let too_many = fields
+            .raw("sender_charges")
+            .and_then(Value::as_array)
+            .is_some_and(|charges| charges.len() > MAX_SENDER_CHARGES);
+        let sender_charges = if too_many {
             errors.add(
                 fields.path_of("sender_charges"),
                 format!("must have at most {MAX_SENDER_CHARGES} entries"),
             );
-        }
+            None
+        } else {
+            fields.optional::<Vec<Money>>("sender_charges", errors)
+        };
         let receiver_charges = money(
             &fields,
             "receiver_charges_amount",

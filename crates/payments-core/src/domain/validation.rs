@@ -133,6 +133,12 @@ impl<'a> Fields<'a> {
         self.map.get(name).filter(|value| !value.is_null())
     }
 
+    /// Member `name` as sent (absent when missing or `null`), for checks on its shape that
+    /// must come before it is parsed.
+    pub fn raw(&self, name: &str) -> Option<&'a Value> {
+        self.get(name)
+    }
+
     /// A member that must be present and valid.
     pub fn required<T: FromJson>(&self, name: &str, errors: &mut ValidationErrors) -> Option<T> {
         match self.get(name) {

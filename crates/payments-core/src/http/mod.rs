@@ -10,7 +10,7 @@ mod request;
 mod response;
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use lambda_http::request::RequestContext;
@@ -21,6 +21,12 @@ pub use error::{ApiError, Problem, RETRY_AFTER_SECONDS, cause_chain};
 pub use media::{MediaType, PROBLEM_JSON};
 pub use request::{ApiRequest, Identity, MAX_BODY_BYTES};
 pub use response::{ApiResponse, etag};
+
+/// A request still running after this long answers 503 with `Retry-After`. Each DynamoDB call
+/// gives up after [`crate::config::OPERATION_TIMEOUT`], but one request can make several (read,
+/// then write, each retried), and at the functions' `Timeout` (10 s in template.yaml) Lambda
+/// kills the sandbox without an answer and the next request pays a cold start.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(8);
 
 /// Serves `handler` on the Lambda runtime until the sandbox is shut down.
 pub async fn run<F, Fut>(identity: &'static Identity, handler: F) -> Result<(), lambda_http::Error>
@@ -53,14 +59,29 @@ where
     let span = tracing::info_span!("request", request_id = %request_id);
 
     async move {
-        let accept = request
-            .headers()
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok());
-        let result = match MediaType::negotiate(accept) {
-            Ok(media_type) => handler(ApiRequest::new(request, identity, media_type))
-                .await
-                .map(|response| (response, media_type)),
+        // An Accept that is not ASCII is malformed, like any header we read: 400, not ignored.
+        let negotiated = match request.headers().get(http::header::ACCEPT) {
+            Some(accept) => match accept.to_str() {
+                Ok(accept) => MediaType::negotiate(Some(accept)),
+                Err(_) => Err(ApiError::BadRequest(
+                    "Accept must be printable ASCII".to_owned(),
+                )),
+            },
+            None => MediaType::negotiate(None),
+        };
+        let result = match negotiated {
+            Ok(media_type) => {
+                let handled = handler(ApiRequest::new(request, identity, media_type));
+                // A write in flight when the deadline passes may still commit: as after any
+                // 503, the client retries (a create with its Idempotency-Key).
+                match tokio::time::timeout(REQUEST_DEADLINE, handled).await {
+                    Ok(result) => result.map(|response| (response, media_type)),
+                    Err(_) => Err(ApiError::Unavailable(
+                        format!("no answer within the request deadline of {REQUEST_DEADLINE:?}")
+                            .into(),
+                    )),
+                }
+            }
             Err(error) => Err(error),
         };
         let response = match result {

@@ -150,11 +150,15 @@ impl<'a> ApiRequest<'a> {
                 "If-Match must be * or an ETag such as \"1\"".to_owned(),
             ));
         }
+        // Strong ETags match character by character (RFC 9110 section 8.8.3.2): `"01"`, `"+1"`
+        // and `""1""` are not `"1"`. Weak ones (`W/"1"`) never match.
         let strong_versions: Vec<Version> = tags
             .iter()
-            .filter(|tag| !tag.starts_with("W/"))
-            .filter_map(|tag| tag.trim_matches('"').parse::<u64>().ok())
-            .filter_map(Version::new)
+            .filter_map(|tag| {
+                let digits = tag.strip_prefix('"')?.strip_suffix('"')?;
+                let version = Version::new(digits.parse().ok()?)?;
+                (version.to_string() == digits).then_some(version)
+            })
             .collect();
         match strong_versions.as_slice() {
             [version] if tags.len() == 1 => Ok(Some(ExpectedVersion::Exactly(*version))),

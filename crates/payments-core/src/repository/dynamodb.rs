@@ -104,7 +104,9 @@ impl IdempotencyItem {
 
 /// Transactions that collide with another in flight on the same item are cancelled with
 /// `TransactionConflict`; retrying resolves them, because by then the other has committed
-/// (and our condition now fails cleanly) or was itself cancelled.
+/// (and our condition now fails cleanly) or was itself cancelled. DynamoDB throttles a
+/// transaction by cancelling it too (`ThrottlingError`), which the SDK does not retry: we do,
+/// with the same backoff, and answer 503 if it stays throttled.
 const TRANSACTION_ATTEMPTS: u32 = 5;
 
 /// Payments in a DynamoDB table laid out as DESIGN.md section 4 describes.
@@ -210,17 +212,18 @@ impl DynamoDbRepository {
                     )
                 )
             });
-            if throttled {
-                return Err(RepositoryError::Unavailable(error.into()));
-            }
             let conflicted = reasons
                 .iter()
                 .any(|reason| reason.code() == Some("TransactionConflict"));
-            if !conflicted {
+            if !throttled && !conflicted {
                 return Err(RepositoryError::Internal(error.into()));
             }
             if attempt >= TRANSACTION_ATTEMPTS {
-                return Err(RepositoryError::Conflict);
+                return Err(if throttled {
+                    RepositoryError::Unavailable(error.into())
+                } else {
+                    RepositoryError::Conflict
+                });
             }
             tokio::time::sleep(backoff(attempt)).await;
         }
@@ -269,6 +272,10 @@ where
                         | "InternalServerError"
                         | "ServiceUnavailable"
                         | "LimitExceededException"
+                        // A retry of a transaction DynamoDB is still running: the SDK retries
+                        // it as throttling; still running after the last attempt, the client
+                        // may retry later (with its Idempotency-Key).
+                        | "TransactionInProgressException"
                 )
             ) || service.raw().status().is_server_error()
         }

@@ -182,4 +182,4 @@ pub fn example_attributes() -> PaymentAttributes {
 
 mod replay;
 
-pub use replay::{events_dir, replay_events};
+pub use replay::{Replayed, cases, events_dir, replay_event, replay_events};

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use lambda_http::Body;
+use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -126,7 +126,7 @@ where
     Fut: Future<Output = Result<ApiResponse, ApiError>>,
 {
     let dir = events_dir(function);
-    let cases = cases(&dir);
+    let cases = cases_in(&dir);
     assert!(!cases.is_empty(), "{} has no events", dir.display());
     let mut failures = Vec::new();
     for case in &cases {
@@ -141,8 +141,12 @@ where
     );
 }
 
-/// The case names in `dir`, checking that events and expectations come in pairs.
-fn cases(dir: &Path) -> Vec<String> {
+/// The case names of `function`'s events, checking that events and expectations come in pairs.
+pub fn cases(function: &str) -> Vec<String> {
+    cases_in(&events_dir(function))
+}
+
+fn cases_in(dir: &Path) -> Vec<String> {
     let mut events = Vec::new();
     let mut expectations = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
@@ -172,20 +176,65 @@ fn cases(dir: &Path) -> Vec<String> {
     events
 }
 
+/// One event replayed with what its expectation's `given` asks for: the event as sent, the
+/// response, and the table it ran against.
+pub struct Replayed {
+    pub event: Value,
+    pub response: Response<Body>,
+    pub table: TestTable,
+}
+
+/// Replays `events/<function>/<case>.json` through `handler` after setting up its `given`
+/// (seeded payments, earlier events, storage state), on a table of its own. For checks beyond
+/// the expectation, such as the OpenAPI spec's.
+pub async fn replay_event<F, Fut>(
+    function: &str,
+    case: &str,
+    handler: F,
+) -> Result<Replayed, String>
+where
+    F: Fn(&'static App, ApiRequest<'static>) -> Fut + Copy,
+    Fut: Future<Output = Result<ApiResponse, ApiError>>,
+{
+    let dir = events_dir(function);
+    let expectation: Expectation = read_json(&dir.join(format!("{case}.expected.json")))?;
+    replay_with(&dir, case, &expectation.given, handler).await
+}
+
+async fn replay_with<F, Fut>(
+    dir: &Path,
+    case: &str,
+    given: &Given,
+    handler: F,
+) -> Result<Replayed, String>
+where
+    F: Fn(&'static App, ApiRequest<'static>) -> Fut + Copy,
+    Fut: Future<Output = Result<ApiResponse, ApiError>>,
+{
+    let table = TestTable::create().await;
+    seed(&table, given).await;
+    let app = app_for(&table, &given.storage).await;
+    for earlier in &given.replayed_first {
+        invoke(app, &dir.join(earlier), handler).await?;
+    }
+    let (event, response) = invoke(app, &dir.join(format!("{case}.json")), handler).await?;
+    Ok(Replayed {
+        event,
+        response,
+        table,
+    })
+}
+
 async fn replay_case<F, Fut>(dir: &Path, case: &str, handler: F) -> Result<(), String>
 where
     F: Fn(&'static App, ApiRequest<'static>) -> Fut + Copy,
     Fut: Future<Output = Result<ApiResponse, ApiError>>,
 {
     let expectation: Expectation = read_json(&dir.join(format!("{case}.expected.json")))?;
-    let table = TestTable::create().await;
-    seed(&table, &expectation.given).await;
-    let app = app_for(&table, &expectation.given.storage).await;
-
-    for earlier in &expectation.given.replayed_first {
-        invoke(app, &dir.join(earlier), handler).await?;
-    }
-    let (status, headers, body) = invoke(app, &dir.join(format!("{case}.json")), handler).await?;
+    let Replayed {
+        response, table, ..
+    } = replay_with(dir, case, &expectation.given, handler).await?;
+    let (status, headers, body) = outcome(&response)?;
 
     let expected = &expectation.expect;
     let mut problems = Vec::new();
@@ -226,15 +275,25 @@ where
 
 type Outcome = (u16, BTreeMap<String, String>, Value);
 
-async fn invoke<F, Fut>(app: &'static App, path: &Path, handler: F) -> Result<Outcome, String>
+async fn invoke<F, Fut>(
+    app: &'static App,
+    path: &Path,
+    handler: F,
+) -> Result<(Value, Response<Body>), String>
 where
     F: Fn(&'static App, ApiRequest<'static>) -> Fut + Copy,
     Fut: Future<Output = Result<ApiResponse, ApiError>>,
 {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let event = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let request = lambda_http::request::from_str(&text)
         .map_err(|e| format!("{} is not an HTTP API event: {e}", path.display()))?;
     let response = http::serve(&app.identity, request, |request| handler(app, request)).await;
+    Ok((event, response))
+}
+
+/// Status, headers (lowercase names) and JSON body (`null` when empty) of a response.
+fn outcome(response: &Response<Body>) -> Result<Outcome, String> {
     let status = response.status().as_u16();
     let headers = response
         .headers()

@@ -1,0 +1,388 @@
+//! Warm overhead: CPU time of one request through each function's handler, with DynamoDB
+//! answered in-process, so the figure is our code plus the SDK (event parsing, validation,
+//! marshalling, signing, the request log line) and no network.
+//!
+//! `cargo bench -p bench --bench handlers` (scripts/bench.sh runs it with short warm-up and
+//! measurement times). Measured in thread CPU time rather than wall time: the machine is
+//! shared, and preemption by other processes is not our cost.
+//!
+//! The handlers are the functions' own, copied: a function is a binary, so its `main.rs`
+//! cannot be imported. They are a few lines each; keep them in step.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::shared::IntoShared;
+use aws_smithy_types::body::SdkBody;
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{Criterion, criterion_group, criterion_main};
+use lambda_http::http::StatusCode;
+use payments_core::App;
+use payments_core::config::{Config, DEFAULT_ORGANISATION_CLAIM, dynamodb_client};
+use payments_core::domain::{ExpectedVersion, PaymentAttributes};
+use payments_core::http::{self, ApiError, ApiRequest, ApiResponse, Identity};
+use payments_core::repository::DynamoDbRepository;
+use payments_core::service::Payments;
+use serde_json::{Value, json};
+
+const TABLE: &str = "payments";
+/// The payment the event fixtures name.
+const FIXTURE_PAYMENT: &str = "0b7c3c52-5a0e-4b8e-9d2f-6f1a2c7e9b41";
+
+// The functions' handlers, as in functions/<name>/src/main.rs.
+
+async fn get_payment(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+    let organisation = request.organisation()?;
+    let id = request.payment_id()?;
+    let payment = app.payments.get(organisation, id).await?;
+    Ok(ApiResponse::payment(StatusCode::OK, &payment))
+}
+
+async fn list_payments(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+    let organisation = request.organisation()?;
+    let (limit, cursor) = request.page()?;
+    let page = app
+        .payments
+        .list(organisation, limit, cursor.as_deref())
+        .await?;
+    Ok(ApiResponse::page(&page, limit, cursor.as_deref()))
+}
+
+async fn create_payment(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+    let organisation = request.organisation()?;
+    let idempotency_key = request.idempotency_key()?;
+    let attributes = PaymentAttributes::parse_request(&request.json_body()?)?;
+    let created = app
+        .payments
+        .create(organisation, attributes, idempotency_key.as_ref())
+        .await?;
+    Ok(ApiResponse::created(&created))
+}
+
+async fn update_payment(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+    let organisation = request.organisation()?;
+    let id = request.payment_id()?;
+    let expected = request.required_if_match()?;
+    let attributes = PaymentAttributes::parse_request(&request.json_body()?)?;
+    let payment = app
+        .payments
+        .update(organisation, id, expected, attributes)
+        .await?;
+    Ok(ApiResponse::payment(StatusCode::OK, &payment))
+}
+
+async fn delete_payment(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+    let organisation = request.organisation()?;
+    let id = request.payment_id()?;
+    let expected = request.if_match()?.unwrap_or(ExpectedVersion::Any);
+    app.payments.delete(organisation, id, expected).await?;
+    Ok(ApiResponse::no_content())
+}
+
+async fn health(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+    if request.path().ends_with("/ready") {
+        app.payments
+            .ready()
+            .await
+            .map_err(|error| ApiError::Unavailable(error.into()))?;
+        Ok(ApiResponse::json(
+            StatusCode::OK,
+            &json!({"status": "ready"}),
+        ))
+    } else {
+        Ok(ApiResponse::json(
+            StatusCode::OK,
+            &json!({"status": "alive"}),
+        ))
+    }
+}
+
+/// DynamoDB in memory: answers each operation (by its `X-Amz-Target`) with a fixed body, and
+/// can keep the last request body, from which the fixtures are made.
+/// Fixed answers by operation name.
+type Answers = Arc<Mutex<Vec<(&'static str, Vec<u8>)>>>;
+
+#[derive(Debug, Clone, Default)]
+struct InProcessDynamoDb {
+    answers: Answers,
+    last_request: Option<Arc<Mutex<Vec<u8>>>>,
+}
+
+impl InProcessDynamoDb {
+    fn answer(&self, operation: &'static str, body: Vec<u8>) {
+        self.answers.lock().unwrap().push((operation, body));
+    }
+}
+
+impl HttpConnector for InProcessDynamoDb {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|target| target.rsplit('.').next())
+            .unwrap_or_default();
+        if let Some(last) = &self.last_request {
+            *last.lock().unwrap() = request.body().bytes().unwrap_or_default().to_vec();
+        }
+        let body = self
+            .answers
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(name, _)| *name == operation)
+            .map_or_else(|| b"{}".to_vec(), |(_, body)| body.clone());
+        let mut response = HttpResponse::new(
+            StatusCode::OK.as_u16().try_into().expect("200 is a status"),
+            SdkBody::from(body),
+        );
+        response
+            .headers_mut()
+            .insert("content-type", "application/x-amz-json-1.0");
+        HttpConnectorFuture::ready(Ok(response))
+    }
+}
+
+impl HttpClient for InProcessDynamoDb {
+    fn http_connector(
+        &self,
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.clone().into_shared()
+    }
+}
+
+/// The function's client (same timeouts, retries, signing) on the in-process DynamoDB.
+async fn app(dynamodb: &InProcessDynamoDb) -> (&'static App, Client) {
+    let config = Config {
+        table_name: TABLE.to_owned(),
+        dynamodb_endpoint: Some("http://dynamodb.bench.invalid".to_owned()),
+        identity: Identity::Jwt {
+            claim: DEFAULT_ORGANISATION_CLAIM.to_owned(),
+        },
+    };
+    let base = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+    let client = Client::from_conf(
+        base.config()
+            .to_builder()
+            .http_client(dynamodb.clone())
+            .build(),
+    );
+    let app = Box::leak(Box::new(App {
+        payments: Payments::new(DynamoDbRepository::new(client.clone(), &config.table_name)),
+        identity: config.identity,
+    }));
+    (app, client)
+}
+
+fn event(path: &str) -> String {
+    let path = format!("{}/../../events/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// One request through `handler` as the function's runtime would hand it over.
+async fn invoke<F, Fut>(app: &'static App, event: &str, handler: F) -> u16
+where
+    F: FnOnce(&'static App, ApiRequest<'static>) -> Fut,
+    Fut: std::future::Future<Output = Result<ApiResponse, ApiError>>,
+{
+    let request = lambda_http::request::from_str(event).expect("an HTTP API event");
+    let response = http::serve(&app.identity, request, |request| handler(app, request)).await;
+    response.status().as_u16()
+}
+
+/// The log subscriber of payments_core::telemetry, writing to nowhere: formatting the request
+/// log line is part of a request's cost, the write to stdout is not ours to optimise.
+fn install_log_subscriber() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::sink)
+        .try_init();
+}
+
+fn handlers(c: &mut Criterion<ThreadCpuTime>) {
+    install_log_subscriber();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+
+    // The stored item comes from a real create: the body of its TransactWriteItems.
+    let recorder = InProcessDynamoDb {
+        last_request: Some(Arc::default()),
+        ..InProcessDynamoDb::default()
+    };
+    let create_event = event("create-payment/created.json");
+    let (recording_app, _) = runtime.block_on(app(&recorder));
+    let status = runtime.block_on(invoke(recording_app, &create_event, create_payment));
+    assert_eq!(status, 201, "the create event creates");
+    let written: Value = serde_json::from_slice(&recorder.last_request.unwrap().lock().unwrap())
+        .expect("TransactWriteItems is JSON");
+    let mut item = written["TransactItems"][0]["Put"]["Item"].clone();
+    let created_id = item["id"]["S"]
+        .as_str()
+        .expect("the item has an id")
+        .to_owned();
+    let item: Value = serde_json::from_str(
+        &item
+            .take()
+            .to_string()
+            .replace(&created_id, FIXTURE_PAYMENT),
+    )
+    .expect("still JSON");
+
+    let dynamodb = InProcessDynamoDb::default();
+    dynamodb.answer("GetItem", json!({ "Item": item }).to_string().into_bytes());
+    let page: Vec<Value> = (0..20).map(|_| item.clone()).collect();
+    dynamodb.answer(
+        "Query",
+        json!({ "Items": page, "Count": 20, "ScannedCount": 20 })
+            .to_string()
+            .into_bytes(),
+    );
+    dynamodb.answer("TransactWriteItems", b"{}".to_vec());
+    dynamodb.answer(
+        "DescribeTable",
+        json!({"Table": {"TableName": TABLE, "TableStatus": "ACTIVE"}})
+            .to_string()
+            .into_bytes(),
+    );
+    let (app, client) = runtime.block_on(app(&dynamodb));
+
+    let mut group = c.benchmark_group("handlers");
+    macro_rules! bench {
+        ($name:literal, $event:literal, $handler:expr, $status:literal) => {{
+            let event = event($event);
+            assert_eq!(
+                runtime.block_on(invoke(app, &event, $handler)),
+                $status,
+                "{} answers {}",
+                $event,
+                $status
+            );
+            group.bench_function($name, |b| {
+                b.iter(|| runtime.block_on(invoke(app, &event, $handler)))
+            });
+        }};
+    }
+    bench!("get-payment", "get-payment/found.json", get_payment, 200);
+    bench!(
+        "list-payments",
+        "list-payments/default-limit.json",
+        list_payments,
+        200
+    );
+    bench!(
+        "create-payment",
+        "create-payment/created.json",
+        create_payment,
+        201
+    );
+    bench!(
+        "update-payment",
+        "update-payment/updated-if-match-any.json",
+        update_payment,
+        200
+    );
+    bench!(
+        "delete-payment",
+        "delete-payment/deleted.json",
+        delete_payment,
+        204
+    );
+    bench!("health", "health/ready.json", health, 200);
+
+    // The SDK alone: the realistic floor's GetItem, on the same client.
+    group.bench_function("floor-getitem", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                client
+                    .get_item()
+                    .table_name(TABLE)
+                    .key(
+                        "pk",
+                        AttributeValue::S(format!("PAYMENT#{FIXTURE_PAYMENT}")),
+                    )
+                    .key("sk", AttributeValue::S("CURRENT".to_owned()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .expect("an answer")
+            })
+        })
+    });
+    group.finish();
+}
+
+/// CPU time of the calling thread (the current-thread runtime runs everything on it).
+struct ThreadCpuTime;
+
+static WALL_TIME: WallTime = WallTime;
+
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec to write to; the clock id is a constant Linux knows.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        thread_cpu_time()
+    }
+
+    fn end(&self, started: Duration) -> Duration {
+        thread_cpu_time().saturating_sub(started)
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        // Nanoseconds, like wall time.
+        WALL_TIME.formatter()
+    }
+}
+
+fn cpu_time() -> Criterion<ThreadCpuTime> {
+    Criterion::default()
+        .with_measurement(ThreadCpuTime)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = cpu_time();
+    targets = handlers
+}
+criterion_main!(benches);

@@ -1,0 +1,15 @@
+//! `make bench`: what the functions cost beside two reference floors, as DESIGN.md section 8
+//! asks. Figures are printed, never asserted: nothing here fails a build on a time.
+//!
+//! - [`runtime_api`]: a local Lambda Runtime API that the bootstraps poll.
+//! - [`cold`]: process start to first `next` poll (init) and to first response, and peak RSS.
+//! - [`dynamodb_proxy`]: how much of a first response is DynamoDB Local's own time.
+//! - [`capacity`]: DynamoDB capacity units per API operation.
+//! - [`report`]: the summary table of `docs/benchmarks.md`.
+
+pub mod capacity;
+pub mod cold;
+pub mod dynamodb_proxy;
+pub mod report;
+pub mod runtime_api;
+pub mod stats;

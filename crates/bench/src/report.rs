@@ -1,0 +1,403 @@
+//! The summary table: cold starts as ratios to the floors taken in the same run, warm CPU per
+//! request, memory, sizes, capacity, and each target of the performance budget, met or missed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::stats;
+
+/// Init (process start to first poll) at most this many times the hello-world floor's.
+pub const INIT_RATIO_TARGET: f64 = 2.5;
+/// Cold total (process start to first response) at most this many times the realistic floor's.
+pub const TOTAL_RATIO_TARGET: f64 = 1.25;
+/// Warm CPU per request, microseconds.
+pub const WARM_TARGETS_US: [(&str, f64); 2] = [("get-payment", 50.0), ("create-payment", 150.0)];
+/// Decimal megabytes: the stricter reading of "24 MB" and "8 MB".
+pub const PEAK_RSS_TARGET_BYTES: f64 = 24e6;
+pub const ARM64_SIZE_TARGET_BYTES: f64 = 8e6;
+
+pub const HELLO: &str = "floor-hello";
+pub const GETITEM: &str = "floor-getitem";
+
+/// Stripped binary and zip sizes by (architecture, name), from scripts/bench.sh.
+pub type Sizes = BTreeMap<(String, String), (u64, u64)>;
+
+/// `arch<TAB>name<TAB>binary bytes<TAB>zip bytes` lines; a missing file is no sizes.
+pub fn read_sizes(path: &Path) -> Sizes {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [arch, name, binary, zip] = fields[..] else {
+                return None;
+            };
+            Some((
+                (arch.to_owned(), name.to_owned()),
+                (binary.parse().ok()?, zip.parse().ok()?),
+            ))
+        })
+        .collect()
+}
+
+/// Criterion's median per benchmark (nanoseconds of CPU time), from `<dir>/<id>/new/estimates.json`.
+pub fn read_criterion(dir: &Path) -> BTreeMap<String, f64> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return BTreeMap::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let text = std::fs::read_to_string(entry.path().join("new/estimates.json")).ok()?;
+            let estimates: Value = serde_json::from_str(&text).ok()?;
+            let median = estimates["median"]["point_estimate"].as_f64()?;
+            Some((entry.file_name().to_string_lossy().into_owned(), median))
+        })
+        .collect()
+}
+
+struct Cold {
+    name: String,
+    init: Vec<Duration>,
+    total: Vec<Duration>,
+    /// Per run, the first response less DynamoDB Local's answering time.
+    own: Vec<Duration>,
+}
+
+fn cold_rows(cold: &Value) -> Vec<Cold> {
+    let durations = |value: &Value| -> Vec<Duration> {
+        value
+            .as_array()
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(Value::as_f64)
+                    .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    cold.as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    let total = durations(&row["total_ms"]);
+                    let dynamodb = durations(&row["dynamodb_ms"]);
+                    Cold {
+                        name: row["name"].as_str().unwrap_or_default().to_owned(),
+                        init: durations(&row["init_ms"]),
+                        own: total
+                            .iter()
+                            .zip(&dynamodb)
+                            .map(|(total, dynamodb)| total.saturating_sub(*dynamodb))
+                            .collect(),
+                        total,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn median_ms(sample: &[Duration]) -> Option<f64> {
+    stats::median(sample).map(stats::ms)
+}
+
+fn ratio(value: Option<f64>, floor: Option<f64>) -> Option<f64> {
+    Some(value? / floor?)
+}
+
+fn fmt_opt(value: Option<f64>, decimals: usize, suffix: &str) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}{suffix}"))
+}
+
+/// The cold-start table alone, as `bench run` prints it.
+pub fn cold_table(cold: &Value) -> String {
+    let rows = cold_rows(cold);
+    let floor = |name: &str, pick: fn(&Cold) -> &Vec<Duration>| {
+        rows.iter()
+            .find(|row| row.name == name)
+            .and_then(|row| median_ms(pick(row)))
+    };
+    let hello_init = floor(HELLO, |row| &row.init);
+    let getitem_total = floor(GETITEM, |row| &row.total);
+    let getitem_own = floor(GETITEM, |row| &row.own);
+    let runs = rows.first().map_or(0, |row| row.init.len());
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nCold start, {runs} runs each, interleaved; ratios are of medians taken in this run.\n\
+         init = process start to first Runtime API poll; first response = process start to the\n\
+         first invocation's response, against DynamoDB Local; \"less DynamoDB\" takes out the\n\
+         time DynamoDB Local itself took to answer (a transaction takes it several times as\n\
+         long as a GetItem).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| binary | init median | init p90 | init / {HELLO} | first response median | p90 | first response / {GETITEM} | less DynamoDB median | less DynamoDB / {GETITEM} |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for row in &rows {
+        let init = median_ms(&row.init);
+        let total = median_ms(&row.total);
+        let own = median_ms(&row.own);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.name,
+            fmt_opt(init, 2, " ms"),
+            fmt_opt(stats::p90(&row.init).map(stats::ms), 2, " ms"),
+            fmt_opt(ratio(init, hello_init), 2, "x"),
+            fmt_opt(total, 2, " ms"),
+            fmt_opt(stats::p90(&row.total).map(stats::ms), 2, " ms"),
+            fmt_opt(ratio(total, getitem_total), 2, "x"),
+            fmt_opt(own, 2, " ms"),
+            fmt_opt(ratio(own, getitem_own), 2, "x"),
+        );
+    }
+    out
+}
+
+fn mb(bytes: f64) -> String {
+    format!("{:.2} MB", bytes / 1e6)
+}
+
+/// The whole summary of docs/benchmarks.md.
+pub fn summary(results: &Value, sizes: &Sizes, criterion: &BTreeMap<String, f64>) -> String {
+    let mut out = cold_table(&results["cold"]);
+    if let Some(failed) = results["failed_runs"].as_object().filter(|f| !f.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\nRuns that failed or hung and were left out: {}",
+            failed
+                .iter()
+                .map(|(name, count)| format!("{name} {count}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let rows = cold_rows(&results["cold"]);
+    let memory: BTreeMap<String, (f64, f64)> = results["memory"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|row| {
+                    Some((
+                        row["name"].as_str()?.to_owned(),
+                        (row["peak_rss_kib"].as_f64()?, row["warm_ms"].as_f64()?),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let invocations = results["memory"][0]["invocations"].as_u64().unwrap_or(0);
+
+    let _ = writeln!(
+        out,
+        "\nPer binary: warm CPU time per request through the handler with DynamoDB answered\n\
+         in-process (criterion, median); peak RSS (VmHWM) over {invocations} warm invocations\n\
+         against DynamoDB Local, and their mean wall time; stripped sizes and zip -9 of bootstrap.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| binary | warm CPU / request | peak RSS | warm wall / invocation | x86_64 stripped | arm64 stripped | arm64 zip |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+    let size = |arch: &str, name: &str| sizes.get(&(arch.to_owned(), name.to_owned())).copied();
+    for row in &rows {
+        let name = row.name.as_str();
+        let warm = criterion.get(name).map(|ns| ns / 1000.0);
+        let (rss, wall) = memory
+            .get(name)
+            .map_or((None, None), |(rss, wall)| (Some(*rss), Some(*wall)));
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} | {} |",
+            fmt_opt(warm, 1, " µs"),
+            fmt_opt(rss.map(|kib| kib * 1024.0 / 1e6), 1, " MB"),
+            fmt_opt(wall, 2, " ms"),
+            size("x86_64", name).map_or("-".to_owned(), |(b, _)| mb(b as f64)),
+            size("arm64", name).map_or("-".to_owned(), |(b, _)| mb(b as f64)),
+            size("arm64", name).map_or("-".to_owned(), |(_, z)| mb(z as f64)),
+        );
+    }
+    for (name, ns) in criterion {
+        if !rows.iter().any(|row| &row.name == name) {
+            let _ = writeln!(
+                out,
+                "| {name} (criterion only) | {:.1} µs | - | - | - | - | - |",
+                ns / 1000.0
+            );
+        }
+    }
+
+    let capacity = results["capacity"].as_array().cloned().unwrap_or_default();
+    if !capacity.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nDynamoDB capacity per API operation, on the repository's own calls with\n\
+             ReturnConsumedCapacity=TOTAL. \"Local\" is what DynamoDB Local reports; \"AWS\" is\n\
+             computed from item sizes (1 RCU per 4 KB strongly consistent, 0.5 eventually\n\
+             consistent, summed over a Query; 1 WCU per KB per item, x2 in a transaction).\n"
+        );
+        let _ = writeln!(
+            out,
+            "| operation | DynamoDB calls | items written (design) | Local units | AWS RCU | AWS WCU |"
+        );
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|");
+        for row in &capacity {
+            let calls = row["calls"]
+                .as_array()
+                .map(|calls| {
+                    calls
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} ({}) | {} | {} | {} |",
+                row["operation"].as_str().unwrap_or_default(),
+                if calls.is_empty() { "-" } else { &calls },
+                row["items_written"],
+                row["design_writes"],
+                fmt_opt(row["reported_units"].as_f64(), 1, ""),
+                row["aws_read_units"].as_f64().unwrap_or(0.0),
+                row["aws_write_units"].as_f64().unwrap_or(0.0),
+            );
+        }
+    }
+
+    out.push_str(&targets(&rows, &memory, sizes, criterion, &capacity));
+    out
+}
+
+fn targets(
+    rows: &[Cold],
+    memory: &BTreeMap<String, (f64, f64)>,
+    sizes: &Sizes,
+    criterion: &BTreeMap<String, f64>,
+    capacity: &[Value],
+) -> String {
+    let functions: Vec<&Cold> = rows
+        .iter()
+        .filter(|row| !row.name.starts_with("floor-"))
+        .collect();
+    let floor = |name: &str, pick: fn(&Cold) -> &Vec<Duration>| {
+        rows.iter()
+            .find(|row| row.name == name)
+            .and_then(|row| median_ms(pick(row)))
+    };
+    let worst = |pick: fn(&Cold) -> &Vec<Duration>, floor: Option<f64>| {
+        functions
+            .iter()
+            .filter_map(|row| Some((row.name.as_str(), ratio(median_ms(pick(row)), floor)?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    let mut lines: Vec<(String, String, Option<bool>)> = Vec::new();
+    let verdict = |value: Option<f64>, limit: f64| value.map(|v| v <= limit);
+
+    let init = worst(|row| &row.init, floor(HELLO, |row| &row.init));
+    lines.push((
+        format!("init at most {INIT_RATIO_TARGET}x {HELLO} (median, worst function)"),
+        init.map_or("-".to_owned(), |(name, r)| format!("{r:.2}x ({name})")),
+        verdict(init.map(|(_, r)| r), INIT_RATIO_TARGET),
+    ));
+    let total = worst(|row| &row.total, floor(GETITEM, |row| &row.total));
+    lines.push((
+        format!("first response at most {TOTAL_RATIO_TARGET}x {GETITEM} (median, worst function)"),
+        total.map_or("-".to_owned(), |(name, r)| format!("{r:.2}x ({name})")),
+        verdict(total.map(|(_, r)| r), TOTAL_RATIO_TARGET),
+    ));
+    let own = worst(|row| &row.own, floor(GETITEM, |row| &row.own));
+    lines.push((
+        format!(
+            "(for reference) first response less DynamoDB Local's time, at most {TOTAL_RATIO_TARGET}x {GETITEM}'s"
+        ),
+        own.map_or("-".to_owned(), |(name, r)| format!("{r:.2}x ({name})")),
+        verdict(own.map(|(_, r)| r), TOTAL_RATIO_TARGET),
+    ));
+    for (name, limit) in WARM_TARGETS_US {
+        let us = criterion.get(name).map(|ns| ns / 1000.0);
+        lines.push((
+            format!("warm CPU of {name} at most {limit} µs"),
+            fmt_opt(us, 1, " µs"),
+            verdict(us, limit),
+        ));
+    }
+    let rss = memory
+        .iter()
+        .filter(|(name, _)| !name.starts_with("floor-"))
+        .map(|(name, (kib, _))| (name.as_str(), kib * 1024.0))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    lines.push((
+        "peak RSS at most 24 MB (worst function)".to_owned(),
+        rss.map_or("-".to_owned(), |(name, bytes)| {
+            format!("{} ({name})", mb(bytes))
+        }),
+        verdict(rss.map(|(_, b)| b), PEAK_RSS_TARGET_BYTES),
+    ));
+    let arm = sizes
+        .iter()
+        .filter(|((arch, name), _)| arch == "arm64" && !name.starts_with("floor-"))
+        .map(|((_, name), (bytes, _))| (name.as_str(), *bytes as f64))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    lines.push((
+        "stripped arm64 binary at most 8 MB (largest function)".to_owned(),
+        arm.map_or("not built".to_owned(), |(name, bytes)| {
+            format!("{} ({name})", mb(bytes))
+        }),
+        verdict(arm.map(|(_, b)| b), ARM64_SIZE_TARGET_BYTES),
+    ));
+    let units = |operation: &str, field: &str| {
+        capacity
+            .iter()
+            .find(|row| row["operation"] == operation)
+            .and_then(|row| row[field].as_f64())
+    };
+    let get = units("get", "aws_read_units");
+    lines.push((
+        "get: 1 RCU".to_owned(),
+        fmt_opt(get, 1, " RCU"),
+        get.map(|units| units <= 1.0),
+    ));
+    let list = units("list (20 of more)", "aws_read_units");
+    lines.push((
+        "list of 20: at most 3 RCU".to_owned(),
+        fmt_opt(list, 1, " RCU"),
+        verdict(list, 3.0),
+    ));
+    for operation in ["create", "create with Idempotency-Key", "update", "delete"] {
+        let row = capacity.iter().find(|row| row["operation"] == operation);
+        let written = row.and_then(|row| row["items_written"].as_u64());
+        let design = row.and_then(|row| row["design_writes"].as_u64());
+        lines.push((
+            format!("{operation}: no more items written than the design needs"),
+            match (written, design) {
+                (Some(w), Some(d)) => format!("{w} written, design {d}"),
+                _ => "-".to_owned(),
+            },
+            written.zip(design).map(|(w, d)| w <= d),
+        ));
+    }
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nTargets\n\n| target | this run | met |\n|---|---:|:---:|"
+    );
+    for (target, figure, met) in lines {
+        let mark = match met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "-",
+        };
+        let _ = writeln!(out, "| {target} | {figure} | {mark} |");
+    }
+    out
+}

@@ -1,0 +1,38 @@
+//! `GET /alive` (the process answers; no I/O) and `GET /ready` (the table answers).
+//!
+//! The route's handler; `main.rs` runs it on the Lambda runtime, and tests run it through
+//! `payments_core::http::serve` with the events in `events/health/`.
+
+use lambda_http::http::StatusCode;
+use payments_core::App;
+use payments_core::http::{ApiError, ApiRequest, ApiResponse};
+use serde_json::json;
+
+/// `/ready` asks the table; any other path is `/alive`, which does no I/O.
+pub async fn handle(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+    if request.path().ends_with("/ready") {
+        // Not ready is not a server fault: whatever stops the table answering, say 503 so a
+        // load balancer or deploy check waits, and keep the cause in the log.
+        app.payments
+            .ready()
+            .await
+            .map_err(|error| ApiError::Unavailable(error.into()))?;
+        Ok(ApiResponse::json(
+            StatusCode::OK,
+            &json!({"status": "ready"}),
+        ))
+    } else {
+        Ok(ApiResponse::json(
+            StatusCode::OK,
+            &json!({"status": "alive"}),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn every_event_replays_with_its_expected_outcome() {
+        payments_core::testing::replay_events(env!("CARGO_PKG_NAME"), super::handle).await;
+    }
+}
