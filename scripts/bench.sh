@@ -8,7 +8,7 @@
 #     floors, peak RSS over warm invocations, DynamoDB capacity per operation;
 #   - one summary table, also written to .run/bench/summary.md.
 #
-# BENCH_RUNS (20) cold starts per binary, BENCH_RSS_INVOCATIONS (1000),
+# BENCH_RUNS (50) cold starts per binary, BENCH_RSS_INVOCATIONS (1000),
 # BENCH_ARM64=0 skips the arm64 build, BENCH_CRITERION=0 skips criterion.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,7 +75,7 @@ scripts/dynamodb-local.sh start "$dynamodb_port"
 
 echo "== cold start, peak RSS, capacity (DynamoDB Local)" >&2
 target/release/bench run --endpoint "http://127.0.0.1:$dynamodb_port" \
-  --runs "${BENCH_RUNS:-20}" --rss-invocations "${BENCH_RSS_INVOCATIONS:-1000}" \
+  --runs "${BENCH_RUNS:-50}" --rss-invocations "${BENCH_RSS_INVOCATIONS:-1000}" \
   --out "$out/results.json"
 
 {

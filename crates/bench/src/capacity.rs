@@ -113,6 +113,19 @@ impl Intercept for CapacityMeter {
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let Ok(output) = context.output_or_error() else {
+            // A cancelled transaction (a condition failed) reports no capacity; what it would
+            // cost if billed in full is the upper bound shown.
+            let sizes = std::mem::take(&mut *self.pending_writes.lock().unwrap());
+            if !sizes.is_empty() {
+                self.calls.lock().unwrap().push(Call {
+                    operation: "TransactWriteItems, cancelled",
+                    aws_write: sizes.iter().map(|size| 2.0 * write_units(*size)).sum(),
+                    item_sizes: sizes,
+                    strongly_consistent: true,
+                    reported: None,
+                    aws_read: 0.0,
+                });
+            }
             return Ok(());
         };
         let reported = |capacity: Option<&ConsumedCapacity>| capacity?.capacity_units();

@@ -182,9 +182,9 @@ impl Spawner<'_> {
             self.api.enqueue(invocation(index, event));
         }
         let mut child = self.spawn(target)?;
-        let outcomes = self
-            .api
-            .wait_outcomes(count, TIMEOUT * u32::try_from(count).unwrap_or(u32::MAX));
+        // Generous (DynamoDB Local answers in milliseconds), but bounded if a process hangs.
+        let allowed = TIMEOUT + Duration::from_millis(100) * u32::try_from(count).unwrap_or(0);
+        let outcomes = self.api.wait_outcomes(count, allowed);
         let peak = peak_rss_kib(child.id());
         stop(&mut child);
         if outcomes.len() < count {

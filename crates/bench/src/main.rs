@@ -1,7 +1,7 @@
 //! The `make bench` driver (scripts/bench.sh builds what it needs and starts DynamoDB Local).
 //!
 //! ```text
-//! bench run    --endpoint URL [--bin-dir target/release] [--runs 20] [--rss-invocations 1000]
+//! bench run    --endpoint URL [--bin-dir target/release] [--runs 50] [--rss-invocations 1000]
 //!              [--only a,b] [--skip-rss] [--skip-capacity] [--out .run/bench/results.json]
 //! bench report [--results .run/bench/results.json] [--sizes .run/bench/sizes.tsv]
 //!              [--criterion target/criterion]
@@ -107,7 +107,7 @@ fn run(options: &Options) -> Result<(), Error> {
     let bin_dir = std::path::absolute(options.path("bin-dir", "target/release"))?;
     let events = options.path("events", "events");
     let out = options.path("out", ".run/bench/results.json");
-    let runs = options.number("runs", 20)?;
+    let runs = options.number("runs", 50)?;
     let rss_invocations = options.number("rss-invocations", 1000)?;
     let only: Option<Vec<&str>> = options.get("only").map(|list| list.split(',').collect());
     let log_dir = out.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -421,8 +421,8 @@ fn capacity_row(operation: &str, design_writes: usize, calls: &[capacity::Call])
         .sum();
     let reported: Option<f64> = calls
         .iter()
-        .map(|call| call.reported)
-        .try_fold(0.0, |sum, units| units.map(|units| sum + units));
+        .filter_map(|call| call.reported)
+        .reduce(|a, b| a + b);
     json!({
         "operation": operation,
         "calls": calls.iter().map(|call| {
@@ -433,6 +433,7 @@ fn capacity_row(operation: &str, design_writes: usize, calls: &[capacity::Call])
         "items_written": written,
         "design_writes": design_writes,
         "reported_units": reported,
+        "cancelled_calls": calls.iter().filter(|call| call.reported.is_none()).count(),
         "aws_read_units": calls.iter().map(|call| call.aws_read).sum::<f64>(),
         "aws_write_units": calls.iter().map(|call| call.aws_write).sum::<f64>(),
         "max_item_bytes": calls.iter().flat_map(|call| call.item_sizes.iter()).max(),

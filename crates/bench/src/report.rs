@@ -241,7 +241,9 @@ pub fn summary(results: &Value, sizes: &Sizes, criterion: &BTreeMap<String, f64>
             "\nDynamoDB capacity per API operation, on the repository's own calls with\n\
              ReturnConsumedCapacity=TOTAL. \"Local\" is what DynamoDB Local reports; \"AWS\" is\n\
              computed from item sizes (1 RCU per 4 KB strongly consistent, 0.5 eventually\n\
-             consistent, summed over a Query; 1 WCU per KB per item, x2 in a transaction).\n"
+             consistent, summed over a Query; 1 WCU per KB per item, x2 in a transaction). A\n\
+             transaction cancelled by its condition reports nothing; its WCU are what it would\n\
+             cost if billed in full, an upper bound.\n"
         );
         let _ = writeln!(
             out,
