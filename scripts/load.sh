@@ -32,15 +32,7 @@ echo "== local stack on http://127.0.0.1:$api_port (log: .run/load-stack.log)"
 API_PORT=$api_port DYNAMODB_PORT=$dynamodb_port DEV_IN_MEMORY=1 DEV_IGNORE_CHANGES=1 RUST_LOG=${RUST_LOG:-warn} \
   scripts/dev.sh >.run/load-stack.log 2>&1 &
 stack_pid=$!
-for _ in $(seq 1 600); do
-  if curl -sf -o /dev/null "http://127.0.0.1:$api_port/alive"; then break; fi
-  if ! kill -0 "$stack_pid" 2>/dev/null; then
-    echo "error: the local stack exited; its log:" >&2
-    cat .run/load-stack.log >&2
-    exit 1
-  fi
-  sleep 1
-done
+scripts/wait-for-stack.sh "$stack_pid" "http://127.0.0.1:$api_port" .run/load-stack.log
 
 echo "== load: $clients clients for $seconds s"
 target/debug/load --clients "$clients" --seconds "$seconds" --base-url "http://127.0.0.1:$api_port"

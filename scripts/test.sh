@@ -39,16 +39,7 @@ stack_dynamodb_port=$(scripts/free-port.sh)
 API_PORT=$api_port DYNAMODB_PORT=$stack_dynamodb_port DEV_IN_MEMORY=1 DEV_IGNORE_CHANGES=1 \
   scripts/dev.sh >.run/e2e-stack.log 2>&1 &
 stack_pid=$!
-# The first request to each function compiles it; wait for the health function first.
-for _ in $(seq 1 600); do
-  if curl -sf -o /dev/null "http://127.0.0.1:$api_port/alive"; then break; fi
-  if ! kill -0 "$stack_pid" 2>/dev/null; then
-    echo "error: the local stack exited; its log:" >&2
-    cat .run/e2e-stack.log >&2
-    exit 1
-  fi
-  sleep 1
-done
+scripts/wait-for-stack.sh "$stack_pid" "http://127.0.0.1:$api_port" .run/e2e-stack.log
 BASE_URL="http://127.0.0.1:$api_port" cargo test --locked -p e2e
 
 echo "== Schemathesis: docs/openapi.yaml against the same local stack"
