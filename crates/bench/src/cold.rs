@@ -23,7 +23,8 @@ pub struct Target {
     pub event: PathBuf,
     /// The `statusCode` a correct answer has.
     pub expect_status: u16,
-    /// The event deletes the payment it names, so each invocation needs a payment of its own.
+    /// The event changes the payment it names at the version it was created with, or deletes
+    /// it, so each invocation needs a payment of its own.
     pub consumes_payment: bool,
 }
 

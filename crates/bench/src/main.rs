@@ -26,7 +26,7 @@ use bench::{report, stats};
 use payments_core::config::dynamodb_client;
 use payments_core::domain::{
     ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, Payment, PaymentAttributes,
-    PaymentId, Timestamp,
+    Timestamp,
 };
 use payments_core::repository::{DynamoDbRepository, PaymentRepository, TableDefinition};
 use payments_core::service::Payments;
@@ -266,13 +266,7 @@ fn targets(bin_dir: &Path, events: &Path) -> Vec<Target> {
             false,
         ),
         target("create-payment", "create-payment", "created", 201, false),
-        target(
-            "update-payment",
-            "update-payment",
-            "updated-if-match-any",
-            200,
-            false,
-        ),
+        target("update-payment", "update-payment", "updated", 200, true),
         target("delete-payment", "delete-payment", "deleted", 204, true),
         target("health", "health", "ready", 200, false),
     ]
@@ -319,20 +313,22 @@ impl Store {
             attributes,
             organisation: FIXTURE_ORGANISATION.parse()?,
         };
-        store.seed(FIXTURE_PAYMENT.parse()?).await?;
+        let fixture = Payment::create(
+            FIXTURE_PAYMENT.parse()?,
+            store.organisation,
+            store.attributes.clone(),
+            Timestamp::now(),
+        );
+        store.repository.insert(&fixture, None).await?;
         for _ in 0..LISTED_PAYMENTS {
-            store.seed(PaymentId::generate()).await?;
+            store.seed().await?;
         }
         Ok(store)
     }
 
-    async fn seed(&self, id: PaymentId) -> Result<Payment, Error> {
-        let payment = Payment::create(
-            id,
-            self.organisation,
-            self.attributes.clone(),
-            Timestamp::now(),
-        );
+    /// A new payment, as the create function makes one.
+    async fn seed(&self) -> Result<Payment, Error> {
+        let payment = Payment::new(self.organisation, self.attributes.clone(), Timestamp::now());
         self.repository.insert(&payment, None).await?;
         Ok(payment)
     }
@@ -344,15 +340,15 @@ impl Store {
             self.repository.get(id).await?;
         }
         for _ in 0..50 {
-            self.seed(PaymentId::generate()).await?;
+            self.seed().await?;
         }
         Ok(())
     }
 
-    /// The target's event; for one that deletes its payment, naming a payment made for it.
+    /// The target's event; for one that changes its payment, naming a payment made for it.
     async fn event_for(&self, target: &Target) -> Result<Vec<u8>, Error> {
         let replace = if target.consumes_payment {
-            Some(self.seed(PaymentId::generate()).await?.id().to_string())
+            Some(self.seed().await?.id().to_string())
         } else {
             None
         };
@@ -403,9 +399,18 @@ async fn measure_capacity(endpoint: &str, store: &Store) -> Result<Vec<Value>, E
     payments.list(organisation, PageSize::DEFAULT, None).await?;
     row("list (20 of more)", 0);
     payments
+        .update(
+            organisation,
+            id,
+            ExpectedVersion::Exactly(created.payment.version()),
+            attributes(),
+        )
+        .await?;
+    row("update (If-Match: version)", 2);
+    payments
         .update(organisation, id, ExpectedVersion::Any, attributes())
         .await?;
-    row("update", 2);
+    row("update (If-Match: *)", 2);
     payments
         .delete(organisation, id, ExpectedVersion::Any)
         .await?;

@@ -71,7 +71,7 @@ impl<R: PaymentRepository> Payments<R> {
     ) -> Result<Created, PaymentError> {
         let now = Timestamp::now();
         let request_digest = idempotency_key.map(|_| request_digest(&attributes));
-        let payment = Payment::create(PaymentId::generate(), organisation_id, attributes, now);
+        let payment = Payment::new(organisation_id, attributes, now);
         let record = idempotency_key
             .zip(request_digest)
             .map(|(key, request_digest)| IdempotencyRecord {
@@ -123,6 +123,12 @@ impl<R: PaymentRepository> Payments<R> {
     }
 
     /// Replaces the attributes of a payment if it is still at the `expected` version.
+    ///
+    /// A PUT names the version it replaces and carries the whole of the new one, and the id
+    /// of a payment this service created says when it was created: with those, the new
+    /// version is written in one conditional transaction, without reading the payment first.
+    /// Only when that condition fails (no such payment, another organisation's, another
+    /// version, or a clock behind the last update) is the payment read, to tell which.
     pub async fn update(
         &self,
         organisation_id: OrganisationId,
@@ -130,13 +136,25 @@ impl<R: PaymentRepository> Payments<R> {
         expected: ExpectedVersion,
         attributes: PaymentAttributes,
     ) -> Result<Payment, PaymentError> {
+        if let ExpectedVersion::Exactly(version) = expected
+            && let Some(next) = Payment::revision(
+                id,
+                organisation_id,
+                version,
+                attributes.clone(),
+                Timestamp::now(),
+            )
+        {
+            match self.repository.replace(&next).await {
+                Ok(()) => return Ok(next),
+                Err(RepositoryError::ConditionFailed) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
         let attributes = &attributes;
         self.write_current(organisation_id, id, expected, |current| async move {
             let next = current.revise(attributes.clone(), Timestamp::now());
-            self.repository
-                .replace(&current, &next)
-                .await
-                .map(|()| next)
+            self.repository.replace(&next).await.map(|()| next)
         })
         .await
     }
@@ -151,7 +169,7 @@ impl<R: PaymentRepository> Payments<R> {
     ) -> Result<(), PaymentError> {
         self.write_current(organisation_id, id, expected, |current| async move {
             let tombstone = current.deleted(Timestamp::now());
-            self.repository.remove(&current, &tombstone).await
+            self.repository.remove(&tombstone).await
         })
         .await
     }

@@ -50,7 +50,9 @@ use payments_core::repository::{
     RepositoryError, TableDefinition,
 };
 use payments_core::service::Payments;
-use payments_core::testing::{TestTable, events_dir, example_attributes, organisation};
+use payments_core::testing::{
+    TestTable, events_dir, example_attributes, organisation, stored_item,
+};
 use payments_core::{App, PaymentError};
 
 /// The functions' `Timeout` in template.yaml: an answer later than this never reaches a client.
@@ -439,7 +441,9 @@ async fn a_throttled_read_is_retried_with_backoff_then_answered_503() {
             "payments",
         ));
 
-        let result = payments.get(organisation(), PaymentId::generate()).await;
+        let result = payments
+            .get(organisation(), PaymentId::generate(Timestamp::now()))
+            .await;
 
         assert!(
             matches!(result, Err(PaymentError::Unavailable(_))),
@@ -635,12 +639,7 @@ async fn a_dynamodb_that_never_answers_gets_503_before_the_function_times_out() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_request_of_many_slow_dynamodb_calls_still_answers_before_the_function_timeout() {
     let org = organisation();
-    let stored = Payment::create(
-        PaymentId::generate(),
-        org,
-        example_attributes(),
-        Timestamp::now(),
-    );
+    let stored = Payment::new(org, example_attributes(), Timestamp::now());
     let dynamodb = SlowDynamoDb::new(&stored, ATTEMPT_TIMEOUT.mul_f64(0.9));
     let functions = dynamodb_client(Some("http://127.0.0.1:9")).await;
     let client = own_retry_partition(Client::from_conf(
@@ -1475,13 +1474,8 @@ struct SlowDynamoDb {
 
 impl SlowDynamoDb {
     fn new(stored: &Payment, delay: Duration) -> Self {
-        let mut item = serde_json::to_value(stored).unwrap();
-        item["pk"] = json!(format!("PAYMENT#{}", stored.id()));
-        item["sk"] = json!("CURRENT");
-        item["gsi1pk"] = json!(format!("ORG#{}", stored.organisation_id()));
-        item["gsi1sk"] = json!(format!("{}#{}", stored.created_at(), stored.id()));
         Self {
-            item: wire_format(&item),
+            item: stored_item(stored),
             delay,
             calls: Arc::default(),
             transactions: Arc::default(),
@@ -1494,7 +1488,7 @@ impl HttpConnector for SlowDynamoDb {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let target = request.headers().get("x-amz-target").unwrap_or_default();
         let response = if target.ends_with(".GetItem") {
-            ok(json!({ "Item": self.item["M"] }))
+            ok(json!({ "Item": self.item }))
         } else if target.ends_with(".TransactWriteItems") {
             let n = self.transactions.fetch_add(1, Ordering::SeqCst);
             if n % 5 == 4 {
@@ -1524,20 +1518,6 @@ impl HttpClient for SlowDynamoDb {
     }
 }
 
-/// A JSON value in DynamoDB's wire format, as `serde_dynamo` would store it.
-fn wire_format(value: &Value) -> Value {
-    match value {
-        Value::Null => json!({"NULL": true}),
-        Value::Bool(b) => json!({ "BOOL": b }),
-        Value::Number(n) => json!({ "N": n.to_string() }),
-        Value::String(s) => json!({ "S": s }),
-        Value::Array(values) => json!({ "L": values.iter().map(wire_format).collect::<Vec<_>>() }),
-        Value::Object(map) => json!({
-            "M": map.iter().map(|(k, v)| (k.clone(), wire_format(v))).collect::<serde_json::Map<_, _>>()
-        }),
-    }
-}
-
 /// A repository where, just before each of our conditional writes, another writer commits the
 /// payment's next version: every race is lost, deterministically.
 struct Interloper {
@@ -1548,7 +1528,7 @@ impl Interloper {
     async fn interlope(&self, id: PaymentId) {
         let stored = self.inner.get(id).await.unwrap().expect("a payment");
         let next = stored.revise(stored.attributes().clone(), Timestamp::now());
-        self.inner.replace(&stored, &next).await.unwrap();
+        self.inner.replace(&next).await.unwrap();
     }
 }
 
@@ -1577,14 +1557,14 @@ impl PaymentRepository for Interloper {
         self.inner.history(id).await
     }
 
-    async fn replace(&self, current: &Payment, next: &Payment) -> Result<(), RepositoryError> {
-        self.interlope(current.id()).await;
-        self.inner.replace(current, next).await
+    async fn replace(&self, next: &Payment) -> Result<(), RepositoryError> {
+        self.interlope(next.id()).await;
+        self.inner.replace(next).await
     }
 
-    async fn remove(&self, current: &Payment, tombstone: &Payment) -> Result<(), RepositoryError> {
-        self.interlope(current.id()).await;
-        self.inner.remove(current, tombstone).await
+    async fn remove(&self, tombstone: &Payment) -> Result<(), RepositoryError> {
+        self.interlope(tombstone.id()).await;
+        self.inner.remove(tombstone).await
     }
 
     async fn list(

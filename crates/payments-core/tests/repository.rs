@@ -2,12 +2,22 @@
 //! idempotency, pagination, history and tenancy. Each test has its own table.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use payments_core::PaymentError;
-use payments_core::domain::{ExpectedVersion, IdempotencyKey, PageSize, Version};
-use payments_core::repository::Change;
-use payments_core::testing::{TestTable, attributes_with, example_attributes, organisation};
+use payments_core::domain::{
+    ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, Payment, PaymentId, Timestamp,
+    Version,
+};
+use payments_core::repository::{
+    Change, Cursor, DynamoDbRepository, HistoryEntry, IdempotencyRecord, Inserted, Page,
+    PaymentRepository, RepositoryError,
+};
+use payments_core::service::Payments;
+use payments_core::testing::{
+    TestTable, attributes_with, example_attributes, organisation, stored_attributes,
+};
 
 fn version(n: u64) -> ExpectedVersion {
     ExpectedVersion::Exactly(Version::new(n).unwrap())
@@ -56,13 +66,24 @@ async fn amounts_come_back_exactly_as_stored_and_are_stored_as_strings() {
     }
     let items = table.items().await;
     assert_eq!(items.len(), 8, "4 payments and their first versions");
-    for item in items {
-        let amount = item["attributes"].as_m().unwrap().get("amount");
-        assert!(
-            matches!(amount, Some(AttributeValue::S(_))),
-            "amount must be stored as a string, got {amount:?}"
-        );
-    }
+    let mut stored: Vec<String> = items
+        .iter()
+        .map(|item| {
+            let amount = &stored_attributes(item)["amount"];
+            amount
+                .as_str()
+                .expect("amounts are stored as strings")
+                .to_owned()
+        })
+        .collect();
+    stored.sort();
+    assert_eq!(
+        stored,
+        ["0.01", "0.01", "1.250", "1.250", "1000", "1000"]
+            .into_iter()
+            .chain(["12345678901234.56"; 2])
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -93,6 +114,172 @@ async fn an_update_at_the_current_version_bumps_it_and_keeps_identity() {
     let read = payments.get(org, created.id()).await.unwrap();
     assert_eq!(read, updated);
     assert_eq!(read.attributes().money.to_string(), "99.99 EUR");
+}
+
+/// The table's repository, counting the reads of a current payment the operations make.
+struct CountingReads {
+    inner: DynamoDbRepository,
+    reads: AtomicUsize,
+}
+
+impl CountingReads {
+    fn on(table: &TestTable) -> Payments<Self> {
+        Payments::new(Self {
+            inner: table.repository(),
+            reads: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl PaymentRepository for CountingReads {
+    async fn insert(
+        &self,
+        payment: &Payment,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<Inserted, RepositoryError> {
+        self.inner.insert(payment, idempotency).await
+    }
+    async fn get(&self, id: PaymentId) -> Result<Option<Payment>, RepositoryError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(id).await
+    }
+    async fn get_version(
+        &self,
+        id: PaymentId,
+        version: Version,
+    ) -> Result<Option<HistoryEntry>, RepositoryError> {
+        self.inner.get_version(id, version).await
+    }
+    async fn history(&self, id: PaymentId) -> Result<Vec<HistoryEntry>, RepositoryError> {
+        self.inner.history(id).await
+    }
+    async fn replace(&self, next: &Payment) -> Result<(), RepositoryError> {
+        self.inner.replace(next).await
+    }
+    async fn remove(&self, tombstone: &Payment) -> Result<(), RepositoryError> {
+        self.inner.remove(tombstone).await
+    }
+    async fn list(
+        &self,
+        organisation_id: OrganisationId,
+        limit: usize,
+        after: Option<&Cursor>,
+    ) -> Result<Page, RepositoryError> {
+        self.inner.list(organisation_id, limit, after).await
+    }
+    async fn ping(&self) -> Result<(), RepositoryError> {
+        self.inner.ping().await
+    }
+}
+
+#[tokio::test]
+async fn an_update_naming_its_version_writes_without_reading_and_reads_only_to_explain_a_failure() {
+    let table = TestTable::create().await;
+    let payments = CountingReads::on(&table);
+    let reads = || payments.repository().reads.load(Ordering::SeqCst);
+    let org = organisation();
+    let id = payments
+        .create(org, example_attributes(), None)
+        .await
+        .unwrap()
+        .payment
+        .id();
+
+    let updated = payments
+        .update(org, id, version(1), attributes_with("2.00", "GBP"))
+        .await
+        .unwrap();
+    assert_eq!(reads(), 0, "one conditional write, no read");
+    assert_eq!(updated.version().get(), 2);
+    assert_eq!(payments.get(org, id).await.unwrap(), updated);
+    assert_eq!(reads(), 1);
+
+    let stale = payments
+        .update(org, id, version(1), attributes_with("3.00", "GBP"))
+        .await;
+    assert!(
+        matches!(stale, Err(PaymentError::PreconditionFailed)),
+        "{stale:?}"
+    );
+    let foreign = payments
+        .update(
+            organisation(),
+            id,
+            version(2),
+            attributes_with("3.00", "GBP"),
+        )
+        .await;
+    assert!(
+        matches!(foreign, Err(PaymentError::NotFound)),
+        "{foreign:?}"
+    );
+    assert_eq!(reads(), 3, "each failed condition is explained by one read");
+
+    payments
+        .update(
+            org,
+            id,
+            ExpectedVersion::Any,
+            attributes_with("4.00", "GBP"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reads(), 4, "If-Match: * reads the version it replaces");
+    assert_eq!(table.count("PAYMENT#", "VERSION#").await, 3);
+}
+
+#[tokio::test]
+async fn an_update_never_moves_updated_at_back_even_from_a_clock_behind() {
+    let table = TestTable::create().await;
+    let payments = table.payments();
+    let org = organisation();
+    // Written by a host whose clock runs a minute ahead of this one.
+    let ahead = Timestamp::now().plus(time::Duration::minutes(1));
+    let created = Payment::new(org, example_attributes(), ahead);
+    table.repository().insert(&created, None).await.unwrap();
+
+    let updated = payments
+        .update(
+            org,
+            created.id(),
+            version(1),
+            attributes_with("2.00", "GBP"),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(updated.version().get(), 2);
+    assert_eq!(updated.updated_at(), ahead);
+    assert_eq!(payments.get(org, created.id()).await.unwrap(), updated);
+}
+
+#[tokio::test]
+async fn an_update_keeps_created_at_even_where_the_id_says_otherwise() {
+    let table = TestTable::create().await;
+    let payments = table.payments();
+    let org = organisation();
+    // Imported, say: the id is a UUIDv7 of another moment than the payment's creation.
+    let created_at: Timestamp = "2025-01-02T03:04:05.006Z".parse().unwrap();
+    let created = Payment::create(
+        PaymentId::generate(Timestamp::now()),
+        org,
+        example_attributes(),
+        created_at,
+    );
+    table.repository().insert(&created, None).await.unwrap();
+
+    let updated = payments
+        .update(
+            org,
+            created.id(),
+            version(1),
+            attributes_with("2.00", "GBP"),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(updated.created_at(), created_at);
+    assert_eq!(payments.get(org, created.id()).await.unwrap(), updated);
 }
 
 #[tokio::test]

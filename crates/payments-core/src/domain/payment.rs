@@ -14,8 +14,8 @@ use super::values::{
 /// A payment as stored and as returned to clients.
 ///
 /// The fields are private: `id`, `organisation_id`, `version` and `created_at` are set by
-/// [`Payment::create`] and only [`Payment::revise`] makes a new version, so no code path can
-/// change them by accident.
+/// [`Payment::new`] (or [`Payment::create`]) and only [`Payment::revise`] and
+/// [`Payment::revision`] make a new version, so no code path can change them by accident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     #[serde(rename = "type")]
@@ -34,7 +34,17 @@ enum ResourceType {
 }
 
 impl Payment {
-    /// A new payment at version 1.
+    /// A new payment at version 1, created `now`, under a new id that records that moment
+    /// ([`PaymentId::generate`]).
+    pub fn new(
+        organisation_id: OrganisationId,
+        attributes: PaymentAttributes,
+        now: Timestamp,
+    ) -> Self {
+        Self::create(PaymentId::generate(now), organisation_id, attributes, now)
+    }
+
+    /// A new payment at version 1 under a given id.
     pub fn create(
         id: PaymentId,
         organisation_id: OrganisationId,
@@ -60,6 +70,50 @@ impl Payment {
             updated_at: now.max(self.updated_at),
             attributes,
             ..self.clone()
+        }
+    }
+
+    /// The version after `expected` of the payment `id`, made without reading it: what
+    /// [`Payment::revise`] makes of the payment if it is still at `expected`, of
+    /// `organisation_id`, created when its id says and updated no later than `now`. Writing
+    /// it is correct only on that condition, which the repository's write checks.
+    /// `None` when the id does not say when its payment was created.
+    pub fn revision(
+        id: PaymentId,
+        organisation_id: OrganisationId,
+        expected: Version,
+        attributes: PaymentAttributes,
+        now: Timestamp,
+    ) -> Option<Self> {
+        let created_at = id.created_at()?;
+        Some(Self {
+            resource_type: ResourceType::Payment,
+            id,
+            version: expected.next(),
+            organisation_id,
+            created_at,
+            updated_at: now,
+            attributes,
+        })
+    }
+
+    /// Restores a payment read back from storage.
+    pub(crate) fn restore(
+        id: PaymentId,
+        organisation_id: OrganisationId,
+        version: Version,
+        created_at: Timestamp,
+        updated_at: Timestamp,
+        attributes: PaymentAttributes,
+    ) -> Self {
+        Self {
+            resource_type: ResourceType::Payment,
+            id,
+            version,
+            organisation_id,
+            created_at,
+            updated_at,
+            attributes,
         }
     }
 

@@ -266,8 +266,7 @@ fn null_optional_members_are_treated_as_absent() {
 fn a_payment_keeps_its_identity_when_revised() {
     let attributes = PaymentAttributes::parse_request(&example()).unwrap();
     let created_at: Timestamp = "2026-11-24T09:15:02.481Z".parse().unwrap();
-    let payment = Payment::create(
-        PaymentId::generate(),
+    let payment = Payment::new(
         "5e1f0d7a-3c2b-4e8f-a6d9-1b2c3d4e5f60".parse().unwrap(),
         attributes.clone(),
         created_at,
@@ -282,6 +281,47 @@ fn a_payment_keeps_its_identity_when_revised() {
         revised.updated_at(),
         created_at,
         "a skewed clock never moves updated_at back"
+    );
+}
+
+#[test]
+fn a_new_payment_has_an_id_that_says_when_it_was_created() {
+    let created_at: Timestamp = "2026-11-24T09:15:02.481Z".parse().unwrap();
+    let payment = Payment::new(
+        "5e1f0d7a-3c2b-4e8f-a6d9-1b2c3d4e5f60".parse().unwrap(),
+        PaymentAttributes::parse_request(&example()).unwrap(),
+        created_at,
+    );
+    assert_eq!(payment.created_at(), created_at);
+    assert_eq!(payment.id().created_at(), Some(created_at));
+}
+
+#[test]
+fn a_revision_made_without_reading_is_what_revise_makes() {
+    let created_at: Timestamp = "2026-11-24T09:15:02.481Z".parse().unwrap();
+    let now: Timestamp = "2026-11-24T10:00:00.000Z".parse().unwrap();
+    let payment = Payment::new(
+        "5e1f0d7a-3c2b-4e8f-a6d9-1b2c3d4e5f60".parse().unwrap(),
+        PaymentAttributes::parse_request(&example()).unwrap(),
+        created_at,
+    );
+    let attributes =
+        PaymentAttributes::parse_request(&with("amount", Some(json!("1.00")))).unwrap();
+    let unread = Payment::revision(
+        payment.id(),
+        payment.organisation_id(),
+        payment.version(),
+        attributes.clone(),
+        now,
+    );
+    assert_eq!(unread, Some(payment.revise(attributes.clone(), now)));
+
+    let not_ours: PaymentId = "0b7c3c52-5a0e-4b8e-9d2f-6f1a2c7e9b41".parse().unwrap();
+    let org = payment.organisation_id();
+    assert_eq!(
+        Payment::revision(not_ours, org, Version::FIRST, attributes, now),
+        None,
+        "an id that does not say when its payment was created needs a read"
     );
 }
 

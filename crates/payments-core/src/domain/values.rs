@@ -241,6 +241,16 @@ impl Timestamp {
     pub fn plus(&self, duration: time::Duration) -> Self {
         Self(self.0 + duration)
     }
+
+    fn unix_millis(&self) -> i128 {
+        self.0.unix_timestamp_nanos() / 1_000_000
+    }
+
+    fn from_unix_millis(millis: i128) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
+            .ok()
+            .map(Self)
+    }
 }
 
 impl From<OffsetDateTime> for Timestamp {
@@ -329,9 +339,25 @@ identifier!(
 );
 
 impl PaymentId {
-    /// A new random identifier.
-    pub fn generate() -> Self {
-        Self(Uuid::new_v4())
+    /// A new identifier for a payment created at `created_at`: a UUIDv7 (RFC 9562), whose
+    /// first 48 bits are that millisecond and the rest random. Ids sort by creation time, and
+    /// the id alone tells when its payment was created (see [`PaymentId::created_at`]).
+    pub fn generate(created_at: Timestamp) -> Self {
+        let millis = u64::try_from(created_at.unix_millis()).unwrap_or(0);
+        let (seconds, millis) = (millis / 1000, millis % 1000);
+        let moment =
+            uuid::Timestamp::from_unix(uuid::NoContext, seconds, millis as u32 * 1_000_000);
+        Self(Uuid::new_v7(moment))
+    }
+
+    /// The moment a UUIDv7 id records: when its payment was created, for the ids
+    /// [`PaymentId::generate`] makes. `None` for other kinds of UUID.
+    pub fn created_at(&self) -> Option<Timestamp> {
+        if self.0.get_version() != Some(uuid::Version::SortRand) {
+            return None;
+        }
+        let (seconds, nanos) = self.0.get_timestamp()?.to_unix();
+        Timestamp::from_unix_millis(i128::from(seconds) * 1000 + i128::from(nanos / 1_000_000))
     }
 }
 
@@ -353,6 +379,11 @@ impl Version {
     /// The version after this one.
     pub fn next(&self) -> Self {
         Self(self.0.saturating_add(1))
+    }
+
+    /// The version before this one; `None` for the first.
+    pub fn previous(&self) -> Option<Self> {
+        Self::new(self.get() - 1)
     }
 }
 
@@ -465,6 +496,22 @@ mod tests {
         ] {
             assert!(bad.parse::<PaymentId>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_generated_id_records_its_creation_time_to_the_millisecond() {
+        let created_at: Timestamp = "2026-11-24T09:15:02.481Z".parse().unwrap();
+        let id = PaymentId::generate(created_at);
+        assert_eq!(id.as_uuid().get_version_num(), 7);
+        assert_eq!(id.created_at(), Some(created_at));
+        assert_ne!(id, PaymentId::generate(created_at), "the rest is random");
+        let later = PaymentId::generate("2026-11-24T09:15:02.482Z".parse().unwrap());
+        assert!(
+            id.to_string() < later.to_string(),
+            "ids sort by creation time as text"
+        );
+        let v4: PaymentId = "0b7c3c52-5a0e-4b8e-9d2f-6f1a2c7e9b41".parse().unwrap();
+        assert_eq!(v4.created_at(), None);
     }
 
     #[test]

@@ -13,54 +13,116 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
+use super::stored;
 use super::table::keys;
 use super::{
     Change, Cursor, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
     RepositoryError,
 };
-use crate::domain::{OrganisationId, Payment, PaymentId, Timestamp, Version};
+use crate::domain::{OrganisationId, Payment, PaymentAttributes, PaymentId, Timestamp, Version};
 
-/// The current version of a payment, indexed on GSI1 for listing.
-#[derive(Serialize, Deserialize)]
-struct CurrentItem {
+/// A payment as an item: the current version (indexed on GSI1 for listing), or a version in
+/// its history (with the change that made it; never indexed, never deleted). The attributes
+/// are stored compressed ([`stored`]), once for both items of a write.
+#[derive(Serialize)]
+struct PaymentItem<'a> {
     pk: String,
     sk: String,
-    gsi1pk: String,
-    gsi1sk: String,
-    #[serde(flatten)]
-    payment: Payment,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<Change>,
+    id: PaymentId,
+    organisation_id: OrganisationId,
+    version: Version,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    #[serde(serialize_with = "stored::serialize_bytes")]
+    attributes: &'a [u8],
 }
 
-impl CurrentItem {
-    fn new(payment: &Payment) -> Self {
+impl<'a> PaymentItem<'a> {
+    fn current(payment: &Payment, attributes: &'a [u8]) -> Self {
+        Self {
+            sk: keys::CURRENT.to_owned(),
+            gsi1pk: Some(keys::organisation_pk(payment.organisation_id())),
+            gsi1sk: Some(keys::created_sk(payment.created_at(), payment.id())),
+            ..Self::of(payment, attributes)
+        }
+    }
+
+    fn version(payment: &Payment, change: Change, attributes: &'a [u8]) -> Self {
+        Self {
+            sk: keys::version_sk(payment.version()),
+            change: Some(change),
+            ..Self::of(payment, attributes)
+        }
+    }
+
+    fn of(payment: &Payment, attributes: &'a [u8]) -> Self {
         Self {
             pk: keys::payment_pk(payment.id()),
-            sk: keys::CURRENT.to_owned(),
-            gsi1pk: keys::organisation_pk(payment.organisation_id()),
-            gsi1sk: keys::created_sk(payment.created_at(), payment.id()),
-            payment: payment.clone(),
+            sk: String::new(),
+            gsi1pk: None,
+            gsi1sk: None,
+            change: None,
+            id: payment.id(),
+            organisation_id: payment.organisation_id(),
+            version: payment.version(),
+            created_at: payment.created_at(),
+            updated_at: payment.updated_at(),
+            attributes,
         }
     }
 }
 
-/// A payment as it was at one version. Never indexed, never deleted.
-#[derive(Serialize, Deserialize)]
-struct HistoryItem {
-    pk: String,
-    sk: String,
-    change: Change,
-    #[serde(flatten)]
-    payment: Payment,
+/// The item of `payment` as its current version, for tests to fake DynamoDB with.
+#[cfg(feature = "testing")]
+pub(crate) fn current_item(payment: &Payment) -> HashMap<String, AttributeValue> {
+    let attributes = stored::encode(payment.attributes());
+    to_item(PaymentItem::current(payment, &attributes)).expect("a payment item serializes")
 }
 
-impl HistoryItem {
-    fn new(payment: &Payment, change: Change) -> Self {
-        Self {
-            pk: keys::payment_pk(payment.id()),
-            sk: keys::version_sk(payment.version()),
+/// A [`PaymentItem`] read back. The keys repeat what the other attributes hold and are not read.
+#[derive(Deserialize)]
+struct StoredPayment {
+    #[serde(default)]
+    change: Option<Change>,
+    id: PaymentId,
+    organisation_id: OrganisationId,
+    version: Version,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    #[serde(deserialize_with = "stored::deserialize")]
+    attributes: PaymentAttributes,
+}
+
+impl StoredPayment {
+    fn read(item: HashMap<String, AttributeValue>) -> Result<Self, RepositoryError> {
+        from_item(item).map_err(internal)
+    }
+
+    fn into_payment(self) -> Payment {
+        Payment::restore(
+            self.id,
+            self.organisation_id,
+            self.version,
+            self.created_at,
+            self.updated_at,
+            self.attributes,
+        )
+    }
+
+    fn into_history_entry(mut self) -> Result<HistoryEntry, RepositoryError> {
+        let change = self.change.take().ok_or_else(|| {
+            RepositoryError::Internal("history version without its change".into())
+        })?;
+        Ok(HistoryEntry {
             change,
-            payment: payment.clone(),
-        }
+            payment: self.into_payment(),
+        })
     }
 }
 
@@ -148,20 +210,34 @@ impl DynamoDbRepository {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// The condition that `current` is still the stored version, in its organisation.
-    fn unchanged(
-        current: &Payment,
+    /// The condition for writing `next` over the stored payment: that it is the version before
+    /// `next`, of the same organisation and creation, and updated no later than `next` (so
+    /// `updated_at` never runs backwards, whatever the writers' clocks).
+    fn precedes(
+        next: &Payment,
     ) -> Result<(&'static str, HashMap<String, AttributeValue>), RepositoryError> {
+        let previous = next.version().previous().ok_or_else(|| {
+            RepositoryError::Internal("the first version replaces nothing".into())
+        })?;
         Ok((
-            "version = :version AND organisation_id = :organisation",
+            "version = :previous AND organisation_id = :organisation \
+             AND created_at = :created_at AND updated_at <= :updated_at",
             HashMap::from([
                 (
-                    ":version".to_owned(),
-                    to_attribute_value(current.version()).map_err(internal)?,
+                    ":previous".to_owned(),
+                    to_attribute_value(previous).map_err(internal)?,
                 ),
                 (
                     ":organisation".to_owned(),
-                    AttributeValue::S(current.organisation_id().to_string()),
+                    AttributeValue::S(next.organisation_id().to_string()),
+                ),
+                (
+                    ":created_at".to_owned(),
+                    AttributeValue::S(next.created_at().to_string()),
+                ),
+                (
+                    ":updated_at".to_owned(),
+                    AttributeValue::S(next.updated_at().to_string()),
                 ),
             ]),
         ))
@@ -294,14 +370,15 @@ impl PaymentRepository for DynamoDbRepository {
         payment: &Payment,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<Inserted, RepositoryError> {
+        let attributes = stored::encode(payment.attributes());
         let mut items = vec![
             self.put(
-                &CurrentItem::new(payment),
+                &PaymentItem::current(payment, &attributes),
                 "attribute_not_exists(pk)",
                 HashMap::new(),
             )?,
             self.put(
-                &HistoryItem::new(payment, Change::Created),
+                &PaymentItem::version(payment, Change::Created, &attributes),
                 "attribute_not_exists(pk)",
                 HashMap::new(),
             )?,
@@ -357,9 +434,8 @@ impl PaymentRepository for DynamoDbRepository {
             .map_err(classify)?;
         output
             .item
-            .map(|item| from_item::<_, CurrentItem>(item).map(|item| item.payment))
+            .map(|item| StoredPayment::read(item).map(StoredPayment::into_payment))
             .transpose()
-            .map_err(internal)
     }
 
     async fn get_version(
@@ -381,14 +457,8 @@ impl PaymentRepository for DynamoDbRepository {
             .map_err(classify)?;
         output
             .item
-            .map(|item| {
-                from_item::<_, HistoryItem>(item).map(|item| HistoryEntry {
-                    change: item.change,
-                    payment: item.payment,
-                })
-            })
+            .map(|item| StoredPayment::read(item)?.into_history_entry())
             .transpose()
-            .map_err(internal)
     }
 
     async fn history(&self, id: PaymentId) -> Result<Vec<HistoryEntry>, RepositoryError> {
@@ -410,12 +480,8 @@ impl PaymentRepository for DynamoDbRepository {
                 .send()
                 .await
                 .map_err(classify)?;
-            for item in output.items() {
-                let item: HistoryItem = from_item(item.clone()).map_err(internal)?;
-                entries.push(HistoryEntry {
-                    change: item.change,
-                    payment: item.payment,
-                });
+            for item in output.items.unwrap_or_default() {
+                entries.push(StoredPayment::read(item)?.into_history_entry()?);
             }
             start = output.last_evaluated_key;
             if start.is_none() {
@@ -424,12 +490,13 @@ impl PaymentRepository for DynamoDbRepository {
         }
     }
 
-    async fn replace(&self, current: &Payment, next: &Payment) -> Result<(), RepositoryError> {
-        let (condition, values) = Self::unchanged(current)?;
+    async fn replace(&self, next: &Payment) -> Result<(), RepositoryError> {
+        let (condition, values) = Self::precedes(next)?;
+        let attributes = stored::encode(next.attributes());
         let items = vec![
-            self.put(&CurrentItem::new(next), condition, values)?,
+            self.put(&PaymentItem::current(next, &attributes), condition, values)?,
             self.put(
-                &HistoryItem::new(next, Change::Updated),
+                &PaymentItem::version(next, Change::Updated, &attributes),
                 "attribute_not_exists(pk)",
                 HashMap::new(),
             )?,
@@ -439,22 +506,23 @@ impl PaymentRepository for DynamoDbRepository {
             .map_err(|_| RepositoryError::ConditionFailed)
     }
 
-    async fn remove(&self, current: &Payment, tombstone: &Payment) -> Result<(), RepositoryError> {
-        let (condition, values) = Self::unchanged(current)?;
+    async fn remove(&self, tombstone: &Payment) -> Result<(), RepositoryError> {
+        let (condition, values) = Self::precedes(tombstone)?;
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(Self::key(
-                keys::payment_pk(current.id()),
+                keys::payment_pk(tombstone.id()),
                 keys::CURRENT,
             )))
             .condition_expression(condition)
             .set_expression_attribute_values(Some(values))
             .build()
             .map_err(internal)?;
+        let attributes = stored::encode(tombstone.attributes());
         let items = vec![
             TransactWriteItem::builder().delete(delete).build(),
             self.put(
-                &HistoryItem::new(tombstone, Change::Deleted),
+                &PaymentItem::version(tombstone, Change::Deleted, &attributes),
                 "attribute_not_exists(pk)",
                 HashMap::new(),
             )?,
@@ -510,12 +578,12 @@ impl PaymentRepository for DynamoDbRepository {
             .map_err(classify)?;
         let more = output.items().len() > limit || output.last_evaluated_key().is_some();
         let payments = output
-            .items()
-            .iter()
+            .items
+            .unwrap_or_default()
+            .into_iter()
             .take(limit)
-            .map(|item| from_item::<_, CurrentItem>(item.clone()).map(|item| item.payment))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(internal)?;
+            .map(|item| StoredPayment::read(item).map(StoredPayment::into_payment))
+            .collect::<Result<Vec<_>, _>>()?;
         let next = match payments.last() {
             Some(last) if more => Some(Cursor {
                 organisation_id,

@@ -3,6 +3,7 @@
 
 mod cursor;
 mod dynamodb;
+mod stored;
 mod table;
 
 use std::future::Future;
@@ -12,6 +13,11 @@ use serde::{Deserialize, Serialize};
 pub use cursor::Cursor;
 pub use dynamodb::DynamoDbRepository;
 pub use table::TableDefinition;
+
+#[cfg(feature = "testing")]
+pub(crate) use dynamodb::current_item;
+#[cfg(feature = "testing")]
+pub(crate) use stored::json as stored_json;
 
 use crate::domain::{OrganisationId, Payment, PaymentId, Timestamp, Version};
 use crate::error::Cause;
@@ -109,19 +115,16 @@ pub trait PaymentRepository: Send + Sync {
         id: PaymentId,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, RepositoryError>> + Send;
 
-    /// Replaces `current` by `next` (its next version) and records it as `updated`.
-    /// [`RepositoryError::ConditionFailed`] when the stored payment is no longer `current`.
-    fn replace(
-        &self,
-        current: &Payment,
-        next: &Payment,
-    ) -> impl Future<Output = Result<(), RepositoryError>> + Send;
+    /// Writes `next` as the current version and records it as `updated`, on condition that
+    /// the stored payment is the version before `next`, of the same organisation and creation,
+    /// updated no later than `next`; [`RepositoryError::ConditionFailed`] when it is not (or
+    /// there is none).
+    fn replace(&self, next: &Payment) -> impl Future<Output = Result<(), RepositoryError>> + Send;
 
-    /// Deletes `current` and records `tombstone` (its next version) as `deleted`.
-    /// [`RepositoryError::ConditionFailed`] when the stored payment is no longer `current`.
+    /// Deletes the current version and records `tombstone` (the version after it, with the
+    /// same attributes) as `deleted`, on the same condition as [`PaymentRepository::replace`].
     fn remove(
         &self,
-        current: &Payment,
         tombstone: &Payment,
     ) -> impl Future<Output = Result<(), RepositoryError>> + Send;
 

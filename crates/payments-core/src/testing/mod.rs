@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::App;
 use crate::config::{Config, dynamodb_client};
-use crate::domain::{OrganisationId, PaymentAttributes};
+use crate::domain::{OrganisationId, Payment, PaymentAttributes};
 use crate::http::Identity;
 use crate::repository::{DynamoDbRepository, TableDefinition};
 use crate::service::Payments;
@@ -101,6 +101,42 @@ impl TestTable {
             })
             .count()
     }
+}
+
+/// The JSON of a payment item's stored (compressed) attributes, for asserting what was stored.
+pub fn stored_attributes(item: &HashMap<String, AttributeValue>) -> Value {
+    let stored = item["attributes"].as_b().expect("attributes are binary");
+    let json = crate::repository::stored_json(stored.as_ref()).expect("stored attributes");
+    serde_json::from_slice(&json).expect("stored attributes are JSON")
+}
+
+/// The item the repository stores as the current version of `payment`, in DynamoDB's JSON
+/// wire format: what a fake DynamoDB answers a `GetItem` with.
+pub fn stored_item(payment: &Payment) -> Value {
+    fn wire(value: &AttributeValue) -> Value {
+        use base64::Engine;
+        match value {
+            AttributeValue::S(text) => json!({ "S": text }),
+            AttributeValue::N(number) => json!({ "N": number }),
+            AttributeValue::B(blob) => json!({
+                "B": base64::engine::general_purpose::STANDARD.encode(blob.as_ref())
+            }),
+            AttributeValue::Bool(value) => json!({ "BOOL": value }),
+            AttributeValue::L(values) => {
+                json!({ "L": values.iter().map(wire).collect::<Vec<_>>() })
+            }
+            AttributeValue::M(map) => json!({ "M": map_wire(map) }),
+            other => panic!("not in a payment item: {other:?}"),
+        }
+    }
+    fn map_wire(map: &HashMap<String, AttributeValue>) -> Value {
+        Value::Object(
+            map.iter()
+                .map(|(name, value)| (name.clone(), wire(value)))
+                .collect(),
+        )
+    }
+    map_wire(&crate::repository::current_item(payment))
 }
 
 /// A random organisation.

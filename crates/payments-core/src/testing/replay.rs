@@ -350,17 +350,13 @@ async fn seed(table: &TestTable, given: &Given) {
             .expect("seed payment");
         while payment.version().get() < seed.version {
             let next = payment.revise(example_attributes(), Timestamp::now());
-            repository
-                .replace(&payment, &next)
-                .await
-                .expect("seed version");
+            repository.replace(&next).await.expect("seed version");
             payment = next;
         }
     }
     for batch in &given.random_payments {
         for _ in 0..batch.count {
-            let payment = Payment::create(
-                PaymentId::generate(),
+            let payment = Payment::new(
                 batch.organisation_id,
                 example_attributes(),
                 Timestamp::now(),
