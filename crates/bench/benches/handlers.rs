@@ -31,6 +31,10 @@ use payments_core::repository::DynamoDbRepository;
 use payments_core::service::Payments;
 use serde_json::{Value, json};
 
+/// The functions' allocator, as each `main.rs` declares it: the figures are of what ships.
+#[global_allocator]
+static ALLOCATOR: payments_core::Allocator = payments_core::Allocator;
+
 const TABLE: &str = "payments";
 /// The payment the event fixtures name.
 const FIXTURE_PAYMENT: &str = "0b7c3c52-5a0e-4b8e-9d2f-6f1a2c7e9b41";
@@ -129,23 +133,10 @@ where
     response.status().as_u16()
 }
 
-/// The log subscriber of payments_core::telemetry, writing to nowhere: formatting the request
-/// log line is part of a request's cost, the write to stdout is not ours to optimise.
-fn install_log_subscriber() {
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .with_ansi(false)
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-        .with_writer(std::io::sink)
-        .try_init();
-}
-
 fn handlers(c: &mut Criterion<ThreadCpuTime>) {
-    install_log_subscriber();
+    // The functions' log subscriber, writing to nowhere: formatting the request log line is
+    // part of a request's cost, the write to stdout is not ours to optimise.
+    payments_core::telemetry::init_with_writer(std::io::sink);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

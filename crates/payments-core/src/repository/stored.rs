@@ -116,6 +116,17 @@ mod tests {
             value.extend(miniz_oxide::deflate::compress_to_vec(br#"{"amount":1}"#, 1));
             value
         };
+        let without_account = {
+            let mut json = serde_json::to_value(example_attributes()).unwrap();
+            json["debtor_party"]
+                .as_object_mut()
+                .unwrap()
+                .remove("account_number");
+            let json = serde_json::to_vec(&json).unwrap();
+            let mut value = vec![DEFLATED_JSON];
+            value.extend(miniz_oxide::deflate::compress_to_vec(&json, 1));
+            value
+        };
         let bomb = {
             let mut value = vec![DEFLATED_JSON];
             value.extend(miniz_oxide::deflate::compress_to_vec(
@@ -124,7 +135,14 @@ mod tests {
             ));
             value
         };
-        for bad in [vec![], unknown_format, corrupt, not_attributes, bomb] {
+        for bad in [
+            vec![],
+            unknown_format,
+            corrupt,
+            not_attributes,
+            without_account,
+            bomb,
+        ] {
             assert!(decode(&bad).is_err(), "{bad:?}");
         }
     }
