@@ -31,10 +31,6 @@ use payments_core::repository::DynamoDbRepository;
 use payments_core::service::Payments;
 use serde_json::{Value, json};
 
-/// The functions' allocator, as each `main.rs` declares it: the figures are of what ships.
-#[global_allocator]
-static ALLOCATOR: payments_core::Allocator = payments_core::Allocator;
-
 const TABLE: &str = "payments";
 /// The payment the event fixtures name.
 const FIXTURE_PAYMENT: &str = "0b7c3c52-5a0e-4b8e-9d2f-6f1a2c7e9b41";

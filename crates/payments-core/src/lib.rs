@@ -20,9 +20,3 @@ pub mod testing;
 
 pub use app::App;
 pub use error::PaymentError;
-
-/// The allocator of the functions' binaries, declared by each `main.rs` as its
-/// `#[global_allocator]`. A request allocates a great deal (the SDK's request and response,
-/// JSON both ways), and mimalloc does that in about half the CPU time of glibc's `malloc`
-/// (docs/benchmarks.md).
-pub use mimalloc::MiMalloc as Allocator;

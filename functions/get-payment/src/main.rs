@@ -1,9 +1,6 @@
 //! The `get-payment` Lambda function (`GET /payments/{id}`): clients built once, then [`get_payment::handle`]
 //! for every request.
 
-#[global_allocator]
-static ALLOCATOR: payments_core::Allocator = payments_core::Allocator;
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let app = payments_core::App::init().await?;

@@ -1,9 +1,6 @@
 //! The `health` Lambda function (`GET /alive`, `GET /ready`): clients built once, then [`health::handle`]
 //! for every request.
 
-#[global_allocator]
-static ALLOCATOR: payments_core::Allocator = payments_core::Allocator;
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let app = payments_core::App::init().await?;

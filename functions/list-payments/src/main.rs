@@ -1,9 +1,6 @@
 //! The `list-payments` Lambda function (`GET /payments`): clients built once, then [`list_payments::handle`]
 //! for every request.
 
-#[global_allocator]
-static ALLOCATOR: payments_core::Allocator = payments_core::Allocator;
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let app = payments_core::App::init().await?;
