@@ -374,7 +374,13 @@ fn targets(
         fmt_opt(list, 1, " RCU"),
         verdict(list, 3.0),
     ));
-    for operation in ["create", "create with Idempotency-Key", "update", "delete"] {
+    for operation in [
+        "create",
+        "create with Idempotency-Key",
+        "update (If-Match: version)",
+        "update (If-Match: *)",
+        "delete",
+    ] {
         let row = capacity.iter().find(|row| row["operation"] == operation);
         let written = row.and_then(|row| row["items_written"].as_u64());
         let design = row.and_then(|row| row["design_writes"].as_u64());
