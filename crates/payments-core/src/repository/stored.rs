@@ -3,9 +3,9 @@
 //! DynamoDB bills a write per started kilobyte of item (twice that in a transaction) and a read
 //! per 4 KB (summed over a query's items), attribute names included. As a DynamoDB map, the
 //! attributes of a full payment (`docs/payment-request.json`) take 1,067 bytes, 590 of them
-//! field names, so every such item was over 1 KB. Compressed, the same attributes take about
-//! 590 bytes and the whole item about 800: a create, update or delete costs 4 WCU instead of 8,
-//! and a page of 20 from a list 3 RCU instead of 4 (docs/benchmarks.md).
+//! field names, so every such item was over 1 KB. Compressed, the same attributes take 619
+//! bytes and the whole item 963: a create, update or delete costs 4 WCU instead of 8, and a
+//! page of 20 from a list 2.5 RCU instead of 4 (docs/benchmarks.md).
 //!
 //! The value is one format byte, then the attributes' JSON (exactly as the API returns them:
 //! amounts are decimal strings, nothing is rounded) compressed with raw DEFLATE (RFC 1951),
