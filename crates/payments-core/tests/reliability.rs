@@ -46,12 +46,11 @@ use payments_core::domain::{
 };
 use payments_core::http::{self, ApiError, ApiRequest, ApiResponse, Identity, PROBLEM_JSON};
 use payments_core::repository::{
-    Cursor, DynamoDbRepository, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
-    RepositoryError, TableDefinition,
+    DynamoDbRepository, HistoryEntry, PaymentRepository, TableDefinition,
 };
 use payments_core::service::Payments;
 use payments_core::testing::{
-    TestTable, events_dir, example_attributes, organisation, stored_item,
+    Instrumented, TestTable, events_dir, example_attributes, organisation, stored_item,
 };
 use payments_core::{App, PaymentError};
 
@@ -398,9 +397,19 @@ async fn writers_without_a_version_that_keep_losing_races_get_409_not_412() {
     let _shared = STORAGE.read().await;
     let table = TestTable::create().await;
     let identity = jwt_identity();
-    let payments = Payments::new(Interloper {
-        inner: table.repository(),
-    });
+    // Just before each of our conditional writes, another writer commits the payment's next
+    // version: every race is lost, deterministically.
+    let other_writer = table.repository();
+    let payments = Payments::new(
+        Instrumented::new(table.repository()).before_write(move |id| {
+            let other_writer = other_writer.clone();
+            async move {
+                let stored = other_writer.get(id).await.unwrap().expect("a payment");
+                let next = stored.revise(stored.attributes().clone(), Timestamp::now());
+                other_writer.replace(&next).await.unwrap();
+            }
+        }),
+    );
     let org = organisation();
     let id = table
         .payments()
@@ -1515,68 +1524,5 @@ impl HttpClient for SlowDynamoDb {
         _: &RuntimeComponents,
     ) -> SharedHttpConnector {
         self.clone().into_shared()
-    }
-}
-
-/// A repository where, just before each of our conditional writes, another writer commits the
-/// payment's next version: every race is lost, deterministically.
-struct Interloper {
-    inner: DynamoDbRepository,
-}
-
-impl Interloper {
-    async fn interlope(&self, id: PaymentId) {
-        let stored = self.inner.get(id).await.unwrap().expect("a payment");
-        let next = stored.revise(stored.attributes().clone(), Timestamp::now());
-        self.inner.replace(&next).await.unwrap();
-    }
-}
-
-impl PaymentRepository for Interloper {
-    async fn insert(
-        &self,
-        payment: &Payment,
-        idempotency: Option<&IdempotencyRecord>,
-    ) -> Result<Inserted, RepositoryError> {
-        self.inner.insert(payment, idempotency).await
-    }
-
-    async fn get(&self, id: PaymentId) -> Result<Option<Payment>, RepositoryError> {
-        self.inner.get(id).await
-    }
-
-    async fn get_version(
-        &self,
-        id: PaymentId,
-        version: payments_core::domain::Version,
-    ) -> Result<Option<HistoryEntry>, RepositoryError> {
-        self.inner.get_version(id, version).await
-    }
-
-    async fn history(&self, id: PaymentId) -> Result<Vec<HistoryEntry>, RepositoryError> {
-        self.inner.history(id).await
-    }
-
-    async fn replace(&self, next: &Payment) -> Result<(), RepositoryError> {
-        self.interlope(next.id()).await;
-        self.inner.replace(next).await
-    }
-
-    async fn remove(&self, tombstone: &Payment) -> Result<(), RepositoryError> {
-        self.interlope(tombstone.id()).await;
-        self.inner.remove(tombstone).await
-    }
-
-    async fn list(
-        &self,
-        organisation_id: OrganisationId,
-        limit: usize,
-        after: Option<&Cursor>,
-    ) -> Result<Page, RepositoryError> {
-        self.inner.list(organisation_id, limit, after).await
-    }
-
-    async fn ping(&self) -> Result<(), RepositoryError> {
-        self.inner.ping().await
     }
 }

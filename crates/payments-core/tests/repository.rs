@@ -2,21 +2,16 @@
 //! idempotency, pagination, history and tenancy. Each test has its own table.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use payments_core::PaymentError;
 use payments_core::domain::{
-    ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, Payment, PaymentId, Timestamp,
-    Version,
+    ExpectedVersion, IdempotencyKey, PageSize, Payment, PaymentId, Timestamp, Version,
 };
-use payments_core::repository::{
-    Change, Cursor, DynamoDbRepository, HistoryEntry, IdempotencyRecord, Inserted, Page,
-    PaymentRepository, RepositoryError,
-};
+use payments_core::repository::{Change, PaymentRepository};
 use payments_core::service::Payments;
 use payments_core::testing::{
-    TestTable, attributes_with, example_attributes, organisation, stored_attributes,
+    Instrumented, TestTable, attributes_with, example_attributes, organisation, stored_attributes,
 };
 
 fn version(n: u64) -> ExpectedVersion {
@@ -116,67 +111,11 @@ async fn an_update_at_the_current_version_bumps_it_and_keeps_identity() {
     assert_eq!(read.attributes().money.to_string(), "99.99 EUR");
 }
 
-/// The table's repository, counting the reads of a current payment the operations make.
-struct CountingReads {
-    inner: DynamoDbRepository,
-    reads: AtomicUsize,
-}
-
-impl CountingReads {
-    fn on(table: &TestTable) -> Payments<Self> {
-        Payments::new(Self {
-            inner: table.repository(),
-            reads: AtomicUsize::new(0),
-        })
-    }
-}
-
-impl PaymentRepository for CountingReads {
-    async fn insert(
-        &self,
-        payment: &Payment,
-        idempotency: Option<&IdempotencyRecord>,
-    ) -> Result<Inserted, RepositoryError> {
-        self.inner.insert(payment, idempotency).await
-    }
-    async fn get(&self, id: PaymentId) -> Result<Option<Payment>, RepositoryError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(id).await
-    }
-    async fn get_version(
-        &self,
-        id: PaymentId,
-        version: Version,
-    ) -> Result<Option<HistoryEntry>, RepositoryError> {
-        self.inner.get_version(id, version).await
-    }
-    async fn history(&self, id: PaymentId) -> Result<Vec<HistoryEntry>, RepositoryError> {
-        self.inner.history(id).await
-    }
-    async fn replace(&self, next: &Payment) -> Result<(), RepositoryError> {
-        self.inner.replace(next).await
-    }
-    async fn remove(&self, tombstone: &Payment) -> Result<(), RepositoryError> {
-        self.inner.remove(tombstone).await
-    }
-    async fn list(
-        &self,
-        organisation_id: OrganisationId,
-        limit: usize,
-        after: Option<&Cursor>,
-    ) -> Result<Page, RepositoryError> {
-        self.inner.list(organisation_id, limit, after).await
-    }
-    async fn ping(&self) -> Result<(), RepositoryError> {
-        self.inner.ping().await
-    }
-}
-
 #[tokio::test]
 async fn an_update_naming_its_version_writes_without_reading_and_reads_only_to_explain_a_failure() {
     let table = TestTable::create().await;
-    let payments = CountingReads::on(&table);
-    let reads = || payments.repository().reads.load(Ordering::SeqCst);
+    let payments = Payments::new(Instrumented::new(table.repository()));
+    let reads = || payments.repository().reads();
     let org = organisation();
     let id = payments
         .create(org, example_attributes(), None)

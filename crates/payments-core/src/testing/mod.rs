@@ -216,6 +216,8 @@ pub fn example_attributes() -> PaymentAttributes {
     PaymentAttributes::parse_request(&example_request()).expect("the example is valid")
 }
 
+mod instrumented;
 mod replay;
 
+pub use instrumented::Instrumented;
 pub use replay::{Replayed, cases, events_dir, replay_event, replay_events};

@@ -1,0 +1,102 @@
+//! A repository for tests of what the operations do between their DynamoDB calls.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::domain::{OrganisationId, Payment, PaymentId, Version};
+use crate::repository::{
+    Cursor, DynamoDbRepository, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
+    RepositoryError,
+};
+
+type Hook = Box<dyn Fn(PaymentId) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// A table's repository that counts the reads of current payments made through it and can run
+/// a hook just before each conditional write (another writer committing first, say).
+pub struct Instrumented {
+    inner: DynamoDbRepository,
+    reads: AtomicUsize,
+    before_write: Option<Hook>,
+}
+
+impl Instrumented {
+    pub fn new(inner: DynamoDbRepository) -> Self {
+        Self {
+            inner,
+            reads: AtomicUsize::new(0),
+            before_write: None,
+        }
+    }
+
+    /// Runs `hook` with the payment's id before each `replace` and `remove`.
+    pub fn before_write<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(PaymentId) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.before_write = Some(Box::new(move |id| Box::pin(hook(id))));
+        self
+    }
+
+    /// How many current payments have been read through this repository.
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+
+    async fn about_to_write(&self, id: PaymentId) {
+        if let Some(hook) = &self.before_write {
+            hook(id).await;
+        }
+    }
+}
+
+impl PaymentRepository for Instrumented {
+    async fn insert(
+        &self,
+        payment: &Payment,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<Inserted, RepositoryError> {
+        self.inner.insert(payment, idempotency).await
+    }
+
+    async fn get(&self, id: PaymentId) -> Result<Option<Payment>, RepositoryError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(id).await
+    }
+
+    async fn get_version(
+        &self,
+        id: PaymentId,
+        version: Version,
+    ) -> Result<Option<HistoryEntry>, RepositoryError> {
+        self.inner.get_version(id, version).await
+    }
+
+    async fn history(&self, id: PaymentId) -> Result<Vec<HistoryEntry>, RepositoryError> {
+        self.inner.history(id).await
+    }
+
+    async fn replace(&self, next: &Payment) -> Result<(), RepositoryError> {
+        self.about_to_write(next.id()).await;
+        self.inner.replace(next).await
+    }
+
+    async fn remove(&self, tombstone: &Payment) -> Result<(), RepositoryError> {
+        self.about_to_write(tombstone.id()).await;
+        self.inner.remove(tombstone).await
+    }
+
+    async fn list(
+        &self,
+        organisation_id: OrganisationId,
+        limit: usize,
+        after: Option<&Cursor>,
+    ) -> Result<Page, RepositoryError> {
+        self.inner.list(organisation_id, limit, after).await
+    }
+
+    async fn ping(&self) -> Result<(), RepositoryError> {
+        self.inner.ping().await
+    }
+}
