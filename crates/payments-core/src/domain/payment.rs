@@ -16,7 +16,7 @@ use super::values::{
 /// The fields are private: `id`, `organisation_id`, `version` and `created_at` are set by
 /// [`Payment::new`] (or [`Payment::create`]) and only [`Payment::revise`] and
 /// [`Payment::revision`] make a new version, so no code path can change them by accident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Payment {
     #[serde(rename = "type")]
     resource_type: ResourceType,
@@ -28,7 +28,7 @@ pub struct Payment {
     attributes: PaymentAttributes,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 enum ResourceType {
     Payment,
 }
