@@ -1,6 +1,7 @@
 //! The payments domain: types that cannot hold a bad value, and the parsing that builds them.
 //! Nothing here knows about HTTP, Lambda or DynamoDB.
 
+mod idempotency;
 mod listing;
 mod money;
 mod payment;
@@ -10,7 +11,8 @@ mod values;
 #[cfg(test)]
 mod payment_tests;
 
-pub use listing::{IdempotencyKey, PageSize, hex_sha256};
+pub use idempotency::{IdempotencyKey, hex_sha256};
+pub use listing::PageSize;
 pub use money::{Currency, Money, PositiveDecimal};
 pub use payment::{
     ChargesInformation, Fx, Party, PartyDetails, Payment, PaymentAttributes, SponsorParty,
