@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::domain::{OrganisationId, PaymentId, Timestamp};
 
-use super::table::keys;
+use super::keys;
 
 /// A position in an organisation's list of payments: the last payment of the previous page.
 ///

@@ -4,21 +4,19 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
-use super::stored;
-use super::table::keys;
+use super::failure::{classify, internal, is_throttling};
 use super::{
     Change, Cursor, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
     RepositoryError,
 };
+use super::{keys, stored};
 use crate::domain::{OrganisationId, Payment, PaymentAttributes, PaymentId, Timestamp, Version};
 
 /// A payment as an item: the current version (indexed on GSI1 for listing), or a version in
@@ -278,16 +276,7 @@ impl DynamoDbRepository {
                     old_item: reason.item().cloned(),
                 }));
             }
-            let throttled = reasons.iter().any(|reason| {
-                matches!(
-                    reason.code(),
-                    Some(
-                        "ThrottlingError"
-                            | "ProvisionedThroughputExceeded"
-                            | "RequestLimitExceeded"
-                    )
-                )
-            });
+            let throttled = reasons.iter().any(|reason| is_throttling(reason.code()));
             let conflicted = reasons
                 .iter()
                 .any(|reason| reason.code() == Some("TransactionConflict"));
@@ -321,47 +310,6 @@ fn backoff(attempt: u32) -> Duration {
         .map(|elapsed| u64::from(elapsed.subsec_nanos()))
         .unwrap_or(0);
     Duration::from_millis(base + nanos % base)
-}
-
-fn internal(error: impl std::error::Error + Send + Sync + 'static) -> RepositoryError {
-    RepositoryError::Internal(Box::new(error))
-}
-
-/// Sorts an SDK error into what the operations act on: throttling, timeouts, network failures
-/// and 5xx answers are [`RepositoryError::Unavailable`] (the SDK has already retried them);
-/// anything else is a bug or a misconfiguration.
-pub(crate) fn classify<E>(error: SdkError<E, HttpResponse>) -> RepositoryError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let unavailable = match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(service) => {
-            matches!(
-                service.err().code(),
-                Some(
-                    "ProvisionedThroughputExceededException"
-                        | "ThrottlingException"
-                        | "RequestLimitExceeded"
-                        | "InternalServerError"
-                        | "ServiceUnavailable"
-                        | "LimitExceededException"
-                        // A retry of a transaction DynamoDB is still running: the SDK retries
-                        // it as throttling; still running after the last attempt, the client
-                        // may retry later (with its Idempotency-Key).
-                        | "TransactionInProgressException"
-                )
-            ) || service.raw().status().is_server_error()
-        }
-        _ => false,
-    };
-    if unavailable {
-        RepositoryError::Unavailable(Box::new(error))
-    } else {
-        RepositoryError::Internal(Box::new(error))
-    }
 }
 
 impl PaymentRepository for DynamoDbRepository {

@@ -3,6 +3,8 @@
 
 mod cursor;
 mod dynamodb;
+mod failure;
+mod keys;
 mod stored;
 mod table;
 
