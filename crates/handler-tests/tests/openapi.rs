@@ -25,9 +25,8 @@ use payments_core::domain::{
     PageSize, PaymentAttributes, PaymentId, PaymentScheme, PaymentType, Reference, Text,
     ValidationErrors,
 };
-use payments_core::http::{
-    self as api, ApiError, ApiResponse, Identity, PROBLEM_JSON, problem_response,
-};
+use payments_core::http::{self as api, ApiError, ApiResponse, PROBLEM_JSON, problem_response};
+use payments_core::identity::Identity;
 use payments_core::testing::{cases, example_request, replay_event};
 use serde_json::{Value, json};
 

@@ -1,7 +1,7 @@
 //! What every function builds once per process, before the runtime starts.
 
 use crate::config::{Config, ConfigError, dynamodb_client};
-use crate::http::Identity;
+use crate::identity::Identity;
 use crate::repository::DynamoDbRepository;
 use crate::service::Payments;
 

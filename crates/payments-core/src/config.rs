@@ -12,7 +12,7 @@ use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder, tls};
 
 use crate::domain::OrganisationId;
-use crate::http::Identity;
+use crate::identity::Identity;
 
 /// The organisation claim of the JWT authorizer unless `ORGANISATION_CLAIM` names another.
 pub const DEFAULT_ORGANISATION_CLAIM: &str = "organisation_id";

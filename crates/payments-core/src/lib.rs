@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod identity;
 pub mod repository;
 pub mod service;
 pub mod telemetry;

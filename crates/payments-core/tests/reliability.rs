@@ -44,7 +44,8 @@ use payments_core::config::{
 use payments_core::domain::{
     ExpectedVersion, OrganisationId, Payment, PaymentAttributes, PaymentId, Timestamp,
 };
-use payments_core::http::{self, ApiError, ApiRequest, ApiResponse, Identity, PROBLEM_JSON};
+use payments_core::http::{self, ApiError, ApiRequest, ApiResponse, PROBLEM_JSON};
+use payments_core::identity::Identity;
 use payments_core::repository::{
     DynamoDbRepository, HistoryEntry, PaymentRepository, TableDefinition,
 };

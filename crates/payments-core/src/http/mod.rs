@@ -1,5 +1,5 @@
-//! The one place requests and errors meet HTTP: media types, identity, ETags, bodies,
-//! problem+json, and the request log. Knows nothing of DynamoDB.
+//! The one place requests and errors meet HTTP: media types, the caller's claims, ETags,
+//! bodies, problem+json, and the request log. Knows nothing of DynamoDB.
 //!
 //! A function's `main` hands its route handler to [`run`]; tests hand a request to [`serve`].
 
@@ -17,9 +17,11 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use tracing::Instrument;
 
+use crate::identity::Identity;
+
 pub use error::{ApiError, Problem, RETRY_AFTER_SECONDS, cause_chain};
 pub use media::{MediaType, PROBLEM_JSON};
-pub use request::{ApiRequest, Identity, MAX_BODY_BYTES};
+pub use request::{ApiRequest, MAX_BODY_BYTES};
 pub use response::{ApiResponse, etag};
 
 /// A request still running after this long answers 503 with `Retry-After`. Each DynamoDB call

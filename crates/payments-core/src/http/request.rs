@@ -9,22 +9,10 @@ use super::{ApiError, MediaType};
 use crate::domain::{
     ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, PaymentId, Version,
 };
+use crate::identity::Identity;
 
 /// Request bodies larger than this are refused with 413: a payment is a few KiB.
 pub const MAX_BODY_BYTES: usize = 32 * 1024;
-
-/// Where the caller's organisation comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Identity {
-    /// From this claim of the API Gateway JWT authorizer (`requestContext.authorizer.jwt.claims`).
-    Jwt { claim: String },
-    /// Local development only (`AUTH_MODE=none`): the claim when an event carries one,
-    /// otherwise this organisation.
-    Development {
-        claim: String,
-        organisation_id: OrganisationId,
-    },
-}
 
 /// A request on its way through a route, with the media type negotiated for the response.
 pub struct ApiRequest<'a> {
@@ -59,28 +47,20 @@ impl<'a> ApiRequest<'a> {
             .transpose()
     }
 
-    /// The caller's organisation; 401 when the request carries none.
+    /// The caller's organisation, from the claim the [`Identity`] names; 401 when the
+    /// request carries none.
     pub fn organisation(&self) -> Result<OrganisationId, ApiError> {
-        let (claim, fallback) = match self.identity {
-            Identity::Jwt { claim } => (claim, None),
-            Identity::Development {
-                claim,
-                organisation_id,
-            } => (claim, Some(*organisation_id)),
-        };
         let claimed = match self.inner.request_context_ref() {
             Some(RequestContext::ApiGatewayV2(context)) => context
                 .authorizer
                 .as_ref()
                 .and_then(|authorizer| authorizer.jwt.as_ref())
-                .and_then(|jwt| jwt.claims.get(claim)),
+                .and_then(|jwt| jwt.claims.get(self.identity.claim())),
             _ => None,
         };
-        match claimed {
-            // A claim that is present but not an organisation id is no identity at all.
-            Some(text) => text.parse().map_err(|_| ApiError::Unauthorized),
-            None => fallback.ok_or(ApiError::Unauthorized),
-        }
+        self.identity
+            .organisation(claimed.map(String::as_str))
+            .ok_or(ApiError::Unauthorized)
     }
 
     /// The `{id}` of `/payments/{id}`; 400 unless it is a UUID.

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::App;
 use crate::config::{Config, dynamodb_client};
 use crate::domain::{OrganisationId, Payment, PaymentAttributes};
-use crate::http::Identity;
+use crate::identity::Identity;
 use crate::repository::{DynamoDbRepository, TableDefinition};
 use crate::service::Payments;
 

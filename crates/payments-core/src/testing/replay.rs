@@ -36,7 +36,8 @@ use super::{TestTable, example_attributes};
 use crate::App;
 use crate::config::{Config, DEFAULT_ORGANISATION_CLAIM};
 use crate::domain::{OrganisationId, Payment, PaymentId, Timestamp};
-use crate::http::{self, ApiError, ApiRequest, ApiResponse, Identity};
+use crate::http::{self, ApiError, ApiRequest, ApiResponse};
+use crate::identity::Identity;
 use crate::repository::PaymentRepository;
 
 #[derive(Debug, Deserialize)]
