@@ -1,7 +1,7 @@
-//! The errors of the payment operations. The HTTP adapter maps each to a status in one place
-//! ([`crate::http::ApiError`]); nothing here knows about HTTP.
-
-use crate::domain::ValidationErrors;
+//! The errors of the payment operations. A request that fails to parse never reaches them
+//! (its [`crate::domain::ValidationErrors`] go straight to the HTTP adapter); storage's errors
+//! become these in one place ([`crate::service`]), and the HTTP adapter maps each to a status
+//! in one place ([`crate::http::ApiError::status`]). Nothing here knows about HTTP.
 
 /// A boxed error kept as the cause of an [`PaymentError::Unavailable`] or
 /// [`PaymentError::Internal`], for the logs only.
@@ -12,10 +12,6 @@ pub enum PaymentError {
     /// No such payment, or it belongs to another organisation: the two are indistinguishable.
     #[error("payment not found")]
     NotFound,
-
-    /// The request's payment failed validation; every failing field is listed.
-    #[error("{0}")]
-    Validation(ValidationErrors),
 
     /// A conditional write found another version than the one expected.
     #[error("the payment has changed since the version expected")]
@@ -33,7 +29,8 @@ pub enum PaymentError {
     #[error("the cursor is not valid for this list")]
     InvalidCursor,
 
-    /// Storage is unreachable, throttled or timed out after the SDK's retries.
+    /// Storage is unreachable, throttled or timed out after the SDK's retries, or does not
+    /// answer a readiness check.
     #[error("storage is unavailable")]
     Unavailable(#[source] Cause),
 

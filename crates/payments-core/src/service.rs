@@ -247,9 +247,14 @@ impl<R: PaymentRepository> Payments<R> {
         }
     }
 
-    /// Whether storage answers.
+    /// Whether storage answers. Whatever stops it (a missing table, an unreachable or
+    /// throttled DynamoDB), the service is unavailable rather than broken:
+    /// [`PaymentError::Unavailable`], so that a deploy check or load balancer waits.
     pub async fn ready(&self) -> Result<(), PaymentError> {
-        Ok(self.repository.ping().await?)
+        self.repository
+            .ping()
+            .await
+            .map_err(|error| PaymentError::Unavailable(error.into()))
     }
 }
 

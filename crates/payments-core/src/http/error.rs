@@ -130,7 +130,6 @@ impl From<PaymentError> for ApiError {
     fn from(error: PaymentError) -> Self {
         match error {
             PaymentError::NotFound => ApiError::NotFound,
-            PaymentError::Validation(errors) => ApiError::Validation(errors),
             PaymentError::PreconditionFailed => ApiError::PreconditionFailed,
             PaymentError::Conflict => ApiError::Conflict,
             PaymentError::IdempotencyMismatch => ApiError::IdempotencyMismatch,
@@ -203,7 +202,6 @@ mod tests {
             (PaymentError::Conflict, 409),
             (PaymentError::IdempotencyMismatch, 422),
             (PaymentError::InvalidCursor, 400),
-            (PaymentError::Validation(ValidationErrors::new()), 422),
             (PaymentError::Internal("x".into()), 500),
         ];
         for (error, status) in cases {

@@ -241,12 +241,14 @@ impl DynamoDbRepository {
         ))
     }
 
-    /// Runs one transaction, retrying it on `TransactionConflict`. On a failed condition,
-    /// returns the index and old item (where DynamoDB sent it) of the first failing action.
+    /// Runs one transaction of `writes`, retrying it on `TransactionConflict`. On a failed
+    /// condition, returns which write failed it first, and the item it found there (where
+    /// DynamoDB sent it).
     async fn transact(
         &self,
-        items: Vec<TransactWriteItem>,
+        writes: Vec<(Write, TransactWriteItem)>,
     ) -> Result<Result<(), ConditionFailure>, RepositoryError> {
+        let (names, items): (Vec<Write>, Vec<TransactWriteItem>) = writes.into_iter().unzip();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -266,13 +268,14 @@ impl DynamoDbRepository {
                 return Err(classify(error));
             };
             let reasons = cancelled.cancellation_reasons();
-            if let Some((index, reason)) = reasons
+            // One reason per write, in the order they were sent.
+            if let Some((write, reason)) = names
                 .iter()
-                .enumerate()
+                .zip(reasons)
                 .find(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
             {
                 return Ok(Err(ConditionFailure {
-                    index,
+                    write: *write,
                     old_item: reason.item().cloned(),
                 }));
             }
@@ -295,9 +298,20 @@ impl DynamoDbRepository {
     }
 }
 
-/// Which action of a transaction failed its condition, and the item it found.
+/// The writes of a transaction, by what each writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// The current version of a payment (put, or deleted).
+    Current,
+    /// A version in a payment's history.
+    History,
+    /// The record that holds an `Idempotency-Key`.
+    IdempotencyRecord,
+}
+
+/// Which write of a transaction failed its condition, and the item it found.
 struct ConditionFailure {
-    index: usize,
+    write: Write,
     old_item: Option<HashMap<String, AttributeValue>>,
 }
 
@@ -319,32 +333,46 @@ impl PaymentRepository for DynamoDbRepository {
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<Inserted, RepositoryError> {
         let attributes = stored::encode(payment.attributes());
-        let mut items = vec![
-            self.put(
-                &PaymentItem::current(payment, &attributes),
-                "attribute_not_exists(pk)",
-                HashMap::new(),
-            )?,
-            self.put(
-                &PaymentItem::version(payment, Change::Created, &attributes),
-                "attribute_not_exists(pk)",
-                HashMap::new(),
-            )?,
+        let mut writes = vec![
+            (
+                Write::Current,
+                self.put(
+                    &PaymentItem::current(payment, &attributes),
+                    "attribute_not_exists(pk)",
+                    HashMap::new(),
+                )?,
+            ),
+            (
+                Write::History,
+                self.put(
+                    &PaymentItem::version(payment, Change::Created, &attributes),
+                    "attribute_not_exists(pk)",
+                    HashMap::new(),
+                )?,
+            ),
         ];
         if let Some(record) = idempotency {
             // An expired record may linger until TTL removes it (up to days): it no longer
-            // holds the key.
-            let now = to_attribute_value(Timestamp::now().unix_seconds()).map_err(internal)?;
-            items.push(self.put(
-                &IdempotencyItem::new(record),
-                "attribute_not_exists(pk) OR expires_at < :now",
-                HashMap::from([(":now".to_owned(), now)]),
-            )?);
+            // holds the key. Now is when the payment is created.
+            let now = to_attribute_value(payment.created_at().unix_seconds()).map_err(internal)?;
+            writes.push((
+                Write::IdempotencyRecord,
+                self.put(
+                    &IdempotencyItem::new(record),
+                    "attribute_not_exists(pk) OR expires_at < :now",
+                    HashMap::from([(":now".to_owned(), now)]),
+                )?,
+            ));
         }
-        match self.transact(items).await? {
-            Ok(()) => Ok(Inserted::Created),
-            Err(ConditionFailure { index: 2, old_item }) => {
-                let record = idempotency.expect("index 2 is the idempotency record");
+        match (self.transact(writes).await?, idempotency) {
+            (Ok(()), _) => Ok(Inserted::Created),
+            (
+                Err(ConditionFailure {
+                    write: Write::IdempotencyRecord,
+                    old_item,
+                }),
+                Some(record),
+            ) => {
                 let old = match old_item {
                     Some(item) => item,
                     None => self
@@ -366,7 +394,7 @@ impl PaymentRepository for DynamoDbRepository {
                 Ok(Inserted::KeyTaken(old.into_record()?))
             }
             // A new UUID that already exists: not something to explain to a client.
-            Err(_) => Err(RepositoryError::Internal("payment id collision".into())),
+            (Err(_), _) => Err(RepositoryError::Internal("payment id collision".into())),
         }
     }
 
@@ -441,15 +469,21 @@ impl PaymentRepository for DynamoDbRepository {
     async fn replace(&self, next: &Payment) -> Result<(), RepositoryError> {
         let (condition, values) = Self::precedes(next)?;
         let attributes = stored::encode(next.attributes());
-        let items = vec![
-            self.put(&PaymentItem::current(next, &attributes), condition, values)?,
-            self.put(
-                &PaymentItem::version(next, Change::Updated, &attributes),
-                "attribute_not_exists(pk)",
-                HashMap::new(),
-            )?,
+        let writes = vec![
+            (
+                Write::Current,
+                self.put(&PaymentItem::current(next, &attributes), condition, values)?,
+            ),
+            (
+                Write::History,
+                self.put(
+                    &PaymentItem::version(next, Change::Updated, &attributes),
+                    "attribute_not_exists(pk)",
+                    HashMap::new(),
+                )?,
+            ),
         ];
-        self.transact(items)
+        self.transact(writes)
             .await?
             .map_err(|_| RepositoryError::ConditionFailed)
     }
@@ -467,15 +501,21 @@ impl PaymentRepository for DynamoDbRepository {
             .build()
             .map_err(internal)?;
         let attributes = stored::encode(tombstone.attributes());
-        let items = vec![
-            TransactWriteItem::builder().delete(delete).build(),
-            self.put(
-                &PaymentItem::version(tombstone, Change::Deleted, &attributes),
-                "attribute_not_exists(pk)",
-                HashMap::new(),
-            )?,
+        let writes = vec![
+            (
+                Write::Current,
+                TransactWriteItem::builder().delete(delete).build(),
+            ),
+            (
+                Write::History,
+                self.put(
+                    &PaymentItem::version(tombstone, Change::Deleted, &attributes),
+                    "attribute_not_exists(pk)",
+                    HashMap::new(),
+                )?,
+            ),
         ];
-        self.transact(items)
+        self.transact(writes)
             .await?
             .map_err(|_| RepositoryError::ConditionFailed)
     }
