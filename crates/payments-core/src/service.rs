@@ -1,7 +1,9 @@
 //! The payment operations the routes call: tenancy, concurrency and idempotency rules on top
-//! of a [`PaymentRepository`].
+//! of a [`PaymentRepository`], at the time a [`Clock`] tells.
 
+use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 
 use crate::domain::{
     ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, Payment, PaymentAttributes,
@@ -13,10 +15,26 @@ use crate::repository::{
 };
 
 /// How long an `Idempotency-Key` holds its payment.
-const IDEMPOTENCY_WINDOW: time::Duration = time::Duration::hours(24);
+pub const IDEMPOTENCY_WINDOW: time::Duration = time::Duration::hours(24);
 
 /// With `If-Match: *` a writer that loses a race re-reads and tries again this many times.
 const ANY_VERSION_ATTEMPTS: u32 = 3;
+
+/// Where the operations read the time: the host's clock in the functions, one the test sets
+/// in tests of expiry and of hosts whose clocks disagree.
+pub trait Clock: Send + Sync + fmt::Debug {
+    fn now(&self) -> Timestamp;
+}
+
+/// The host's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
 
 /// The result of [`Payments::create`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +56,7 @@ pub struct PaymentPage {
 #[derive(Debug, Clone)]
 pub struct Payments<R> {
     repository: R,
+    clock: Arc<dyn Clock>,
 }
 
 impl From<RepositoryError> for PaymentError {
@@ -52,8 +71,17 @@ impl From<RepositoryError> for PaymentError {
 }
 
 impl<R: PaymentRepository> Payments<R> {
+    /// The operations on `repository`, at the host's time.
     pub fn new(repository: R) -> Self {
-        Self { repository }
+        Self::with_clock(repository, SystemClock)
+    }
+
+    /// The operations on `repository`, at the time `clock` tells.
+    pub fn with_clock(repository: R, clock: impl Clock + 'static) -> Self {
+        Self {
+            repository,
+            clock: Arc::new(clock),
+        }
     }
 
     pub fn repository(&self) -> &R {
@@ -69,7 +97,7 @@ impl<R: PaymentRepository> Payments<R> {
         attributes: PaymentAttributes,
         idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<Created, PaymentError> {
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let request_digest = idempotency_key.map(|_| request_digest(&attributes));
         let payment = Payment::new(organisation_id, attributes, now);
         let record = idempotency_key
@@ -142,7 +170,7 @@ impl<R: PaymentRepository> Payments<R> {
                 organisation_id,
                 version,
                 attributes.clone(),
-                Timestamp::now(),
+                self.clock.now(),
             )
         {
             match self.repository.replace(&next).await {
@@ -153,7 +181,7 @@ impl<R: PaymentRepository> Payments<R> {
         }
         let attributes = &attributes;
         self.write_current(organisation_id, id, expected, |current| async move {
-            let next = current.revise(attributes.clone(), Timestamp::now());
+            let next = current.revise(attributes.clone(), self.clock.now());
             self.repository.replace(&next).await.map(|()| next)
         })
         .await
@@ -168,7 +196,7 @@ impl<R: PaymentRepository> Payments<R> {
         expected: ExpectedVersion,
     ) -> Result<(), PaymentError> {
         self.write_current(organisation_id, id, expected, |current| async move {
-            let tombstone = current.deleted(Timestamp::now());
+            let tombstone = current.deleted(self.clock.now());
             self.repository.remove(&tombstone).await
         })
         .await

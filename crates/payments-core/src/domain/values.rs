@@ -237,6 +237,11 @@ impl Timestamp {
         self.0.unix_timestamp()
     }
 
+    /// The whole second `seconds` after the Unix epoch (DynamoDB's TTL keeps moments so).
+    pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp(seconds).ok().map(Self)
+    }
+
     /// This moment plus `duration`.
     pub fn plus(&self, duration: time::Duration) -> Self {
         Self(self.0 + duration)

@@ -150,14 +150,14 @@ impl IdempotencyItem {
     }
 
     fn into_record(self) -> Result<IdempotencyRecord, RepositoryError> {
-        let expires_at = time::OffsetDateTime::from_unix_timestamp(self.expires_at)
-            .map_err(|error| RepositoryError::Internal(error.into()))?;
+        let expires_at = Timestamp::from_unix_seconds(self.expires_at)
+            .ok_or_else(|| RepositoryError::Internal("expires_at out of range".into()))?;
         Ok(IdempotencyRecord {
             organisation_id: self.organisation_id,
             key_digest: self.key_digest,
             request_digest: self.request_digest,
             payment_id: self.payment_id,
-            expires_at: Timestamp::from(expires_at),
+            expires_at,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! Tables are not dropped: DynamoDB Local runs in memory for the test run and goes with it.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -11,10 +12,10 @@ use serde_json::{Value, json};
 
 use crate::App;
 use crate::config::{Config, dynamodb_client};
-use crate::domain::{OrganisationId, Payment, PaymentAttributes};
+use crate::domain::{OrganisationId, Payment, PaymentAttributes, Timestamp};
 use crate::identity::Identity;
 use crate::repository::{DynamoDbRepository, TableDefinition};
-use crate::service::Payments;
+use crate::service::{Clock, Payments};
 
 /// A fresh table in DynamoDB Local.
 pub struct TestTable {
@@ -214,6 +215,28 @@ pub fn attributes_with(amount: &str, currency: &str) -> PaymentAttributes {
 /// The example's attributes.
 pub fn example_attributes() -> PaymentAttributes {
     PaymentAttributes::parse_request(&example_request()).expect("the example is valid")
+}
+
+/// A clock that stands still until the test moves it, shared by its clones.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<Mutex<Timestamp>>);
+
+impl ManualClock {
+    pub fn new(now: Timestamp) -> Self {
+        Self(Arc::new(Mutex::new(now)))
+    }
+
+    /// Moves the clock on by `duration` (back, if it is negative).
+    pub fn advance(&self, duration: time::Duration) {
+        let mut now = self.0.lock().expect("the clock's lock");
+        *now = now.plus(duration);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().expect("the clock's lock")
+    }
 }
 
 mod instrumented;
