@@ -10,7 +10,7 @@ mod request;
 mod response;
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use lambda_http::request::RequestContext;
@@ -24,11 +24,31 @@ pub use media::{MediaType, PROBLEM_JSON};
 pub use request::{ApiRequest, MAX_BODY_BYTES};
 pub use response::{ApiResponse, etag};
 
-/// A request still running after this long answers 503 with `Retry-After`. Each DynamoDB call
+/// A request still running this long before its invocation's deadline answers 503 with
+/// `Retry-After`: time to write that answer and hand it to the runtime. Each DynamoDB call
 /// gives up after [`crate::config::OPERATION_TIMEOUT`], but one request can make several (read,
-/// then write, each retried), and at the functions' `Timeout` (10 s in template.yaml) Lambda
-/// kills the sandbox without an answer and the next request pays a cold start.
-pub const REQUEST_DEADLINE: Duration = Duration::from_secs(8);
+/// then write, each retried), and at the deadline Lambda kills the sandbox without an answer,
+/// and the next request pays a cold start.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+
+/// How long a request that comes with no invocation deadline may run: one served outside the
+/// Lambda runtime, as tests and hand-built events are.
+pub const TIME_WITHOUT_DEADLINE: Duration = Duration::from_secs(8);
+
+/// How long `request` may run from `now`: until [`DEADLINE_MARGIN`] before the deadline of
+/// its invocation, which the runtime puts in the request's Lambda context (from the Runtime
+/// API's `Lambda-Runtime-Deadline-Ms`, so from the function's configured timeout), or
+/// [`TIME_WITHOUT_DEADLINE`] when there is none.
+fn time_allowed(request: &Request, now: SystemTime) -> Duration {
+    match request.lambda_context_ref() {
+        Some(context) if context.deadline > 0 => context
+            .deadline()
+            .duration_since(now)
+            .unwrap_or_default()
+            .saturating_sub(DEADLINE_MARGIN),
+        _ => TIME_WITHOUT_DEADLINE,
+    }
+}
 
 /// Serves `handler` on the Lambda runtime until the sandbox is shut down.
 pub async fn run<F, Fut>(identity: &'static Identity, handler: F) -> Result<(), lambda_http::Error>
@@ -58,6 +78,7 @@ where
     let method = request.method().to_string();
     let route = route_of(&request);
     let request_id = request_id_of(&request);
+    let allowed = time_allowed(&request, SystemTime::now());
     let span = tracing::info_span!("request", request_id = %request_id);
 
     async move {
@@ -76,11 +97,13 @@ where
                 let handled = handler(ApiRequest::new(request, identity, media_type));
                 // A write in flight when the deadline passes may still commit: as after any
                 // 503, the client retries (a create with its Idempotency-Key).
-                match tokio::time::timeout(REQUEST_DEADLINE, handled).await {
+                match tokio::time::timeout(allowed, handled).await {
                     Ok(result) => result.map(|response| (response, media_type)),
                     Err(_) => Err(ApiError::Unavailable(
-                        format!("no answer within the request deadline of {REQUEST_DEADLINE:?}")
-                            .into(),
+                        format!(
+                            "no answer within the {allowed:?} the invocation's deadline allowed"
+                        )
+                        .into(),
                     )),
                 }
             }
@@ -181,6 +204,42 @@ mod tests {
             Body::Text(text) => serde_json::from_str(text).unwrap(),
             other => panic!("expected a text body, got {other:?}"),
         }
+    }
+
+    /// `request` as the Lambda runtime hands it over, its invocation due to end at
+    /// `deadline` (whole milliseconds, as the Runtime API gives it).
+    fn invoked(request: Request, deadline: SystemTime) -> Request {
+        let mut context = lambda_http::Context::default();
+        let millis = deadline.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        context.deadline = u64::try_from(millis.as_millis()).unwrap();
+        request.with_lambda_context(context)
+    }
+
+    #[test]
+    fn a_request_may_run_until_a_margin_before_its_invocations_deadline() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+        let ten_seconds_left = invoked(request(None), now + Duration::from_secs(10));
+        let nearly_out = invoked(request(None), now + DEADLINE_MARGIN / 2);
+        let past = invoked(request(None), now - Duration::from_secs(1));
+
+        assert_eq!(
+            time_allowed(&ten_seconds_left, now),
+            Duration::from_secs(10) - DEADLINE_MARGIN
+        );
+        assert_eq!(time_allowed(&nearly_out, now), Duration::ZERO);
+        assert_eq!(time_allowed(&past, now), Duration::ZERO);
+        assert_eq!(time_allowed(&request(None), now), TIME_WITHOUT_DEADLINE);
+    }
+
+    #[tokio::test]
+    async fn a_request_out_of_time_answers_503_and_asks_to_be_retried() {
+        let late = invoked(request(None), SystemTime::now() + DEADLINE_MARGIN / 2);
+
+        let response = serve(&identity(), late, |_| std::future::pending()).await;
+
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[RETRY_AFTER], "1");
+        assert_eq!(body_json(&response)["type"], "/problems/unavailable");
     }
 
     #[tokio::test]
