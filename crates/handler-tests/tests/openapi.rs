@@ -21,9 +21,9 @@ use http::HeaderMap;
 use lambda_http::{Body, Request};
 use payments_core::config::DEFAULT_ORGANISATION_CLAIM;
 use payments_core::domain::{
-    AccountNumber, AccountNumberCode, BearerCode, Currency, ExpectedVersion, IdempotencyKey, Name,
-    PageSize, PaymentAttributes, PaymentId, PaymentScheme, PaymentType, Reference, Text,
-    ValidationErrors,
+    AccountNumber, AccountNumberCode, BearerCode, Currency, ExpectedVersion, IdempotencyKey,
+    MAX_SENDER_CHARGES, Name, PageSize, PaymentAttributes, PaymentId, PaymentScheme, PaymentType,
+    Reference, Text, ValidationErrors,
 };
 use payments_core::http::{self as api, ApiError, ApiResponse, PROBLEM_JSON, problem_response};
 use payments_core::identity::Identity;
@@ -384,7 +384,7 @@ impl<const N: usize> Limit for Text<N> {
 }
 
 #[test]
-fn text_limits_are_the_domain_limits() {
+fn text_and_list_limits_are_the_domain_limits() {
     for (schema, max) in [
         ("Reference", <Reference as Limit>::MAX),
         ("Name", <Name as Limit>::MAX),
@@ -394,6 +394,8 @@ fn text_limits_are_the_domain_limits() {
         assert_eq!(documented["maxLength"], json!(max), "{schema}");
         assert_eq!(documented["minLength"], json!(1), "{schema}");
     }
+    let charges = at("/components/schemas/ChargesInformation/properties/sender_charges");
+    assert_eq!(charges["maxItems"], json!(MAX_SENDER_CHARGES));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -513,6 +515,12 @@ fn candidates() -> Vec<Value> {
         json!(9),
         json!(10),
         json!(-1),
+        // Integers to JSON Schema, as to the parser: a zero fraction, an exponent, minus zero.
+        json!(8.0),
+        json!(1e0),
+        json!(-0.0),
+        json!(9.5),
+        json!(10.0),
         json!(1.5),
         json!(250.75),
         json!(1e300),
@@ -597,7 +605,7 @@ fn the_request_schema_accepts_exactly_what_the_parser_accepts() {
         variants.push((format!("an unknown member in {object:?}"), request));
     }
     let charges = "/attributes/charges_information/sender_charges";
-    for count in [0, 1, 20, 21] {
+    for count in [0, 1, MAX_SENDER_CHARGES, MAX_SENDER_CHARGES + 1] {
         let charge = base.pointer(&format!("{charges}/0")).unwrap().clone();
         variants.push((
             format!("{count} sender charges"),

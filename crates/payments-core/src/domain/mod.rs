@@ -15,9 +15,12 @@ pub use idempotency::{IdempotencyKey, hex_sha256};
 pub use listing::PageSize;
 pub use money::{Currency, Money, PositiveDecimal};
 pub use payment::{
-    ChargesInformation, Fx, Party, PartyDetails, Payment, PaymentAttributes, SponsorParty,
+    ChargesInformation, Fx, MAX_SENDER_CHARGES, Party, PartyDetails, Payment, PaymentAttributes,
+    SponsorParty,
 };
-pub use validation::{FieldError, Fields, FromJson, FromJsonStr, ValidationErrors};
+pub use validation::{
+    FieldError, Fields, FromJson, FromJsonStr, FromMembers, List, ValidationErrors,
+};
 pub use values::{
     AccountNumber, AccountNumberCode, AccountType, BearerCode, ExpectedVersion, Name,
     NumericReference, OrganisationId, PaymentId, PaymentScheme, PaymentType, ProcessingDate,

@@ -8,9 +8,13 @@ use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde_json::Value;
 
-use super::validation::FromJsonStr;
+use super::validation::{
+    Fields, FromJson, FromJsonStr, FromMembers, ValidationErrors, from_object, write_object,
+};
 
 /// An ISO 4217 currency in active use, with the number of digits of its minor unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,13 +63,6 @@ impl FromJsonStr for Currency {
 impl Serialize for Currency {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.code)
-    }
-}
-
-impl<'de> Deserialize<'de> for Currency {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let code = String::deserialize(deserializer)?;
-        code.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -174,13 +171,6 @@ impl Serialize for PositiveDecimal {
     }
 }
 
-impl<'de> Deserialize<'de> for PositiveDecimal {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
 /// An amount of a currency, with no more decimal places than the currency's minor unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Money {
@@ -212,6 +202,76 @@ impl Money {
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+/// Money as two members of an object, its amount and its currency, named by the object:
+/// `amount` and `currency` in a payment, `original_amount` and `original_currency` in its
+/// foreign exchange.
+impl FromMembers for Money {
+    type Names = (&'static str, &'static str);
+
+    fn from_members(
+        fields: &Fields<'_>,
+        (amount, currency): Self::Names,
+        errors: &mut ValidationErrors,
+    ) -> Option<Self> {
+        let amount_value = fields.member(amount, errors);
+        let currency_value = fields.member(currency, errors);
+        Money::new(amount_value?, currency_value?)
+            .map_err(|message| errors.add(fields.path_of(amount), message))
+            .ok()
+    }
+
+    fn write_members<M: SerializeMap>(
+        &self,
+        (amount, currency): Self::Names,
+        map: &mut M,
+    ) -> Result<(), M::Error> {
+        map.serialize_entry(amount, &self.amount)?;
+        map.serialize_entry(currency, &self.currency)
+    }
+}
+
+/// Optional money: both members, or neither.
+impl FromMembers for Option<Money> {
+    type Names = (&'static str, &'static str);
+
+    fn from_members(
+        fields: &Fields<'_>,
+        names: Self::Names,
+        errors: &mut ValidationErrors,
+    ) -> Option<Self> {
+        if !fields.has(names.0) && !fields.has(names.1) {
+            return Some(None);
+        }
+        Money::from_members(fields, names, errors).map(Some)
+    }
+
+    fn write_members<M: SerializeMap>(
+        &self,
+        names: Self::Names,
+        map: &mut M,
+    ) -> Result<(), M::Error> {
+        match self {
+            Some(money) => money.write_members(names, map),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Money on its own, as an entry of a list of charges: `{"amount": "2.50", "currency": "GBP"}`.
+const ON_ITS_OWN: (&str, &str) = ("amount", "currency");
+
+impl FromJson for Money {
+    fn from_json(value: &Value, path: &str, errors: &mut ValidationErrors) -> Option<Self> {
+        from_object(value, path, ON_ITS_OWN, errors)
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        write_object(self, ON_ITS_OWN, serializer)
     }
 }
 

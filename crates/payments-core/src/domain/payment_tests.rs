@@ -340,3 +340,94 @@ fn a_payment_serialises_as_the_shared_example() {
     );
     assert_eq!(serde_json::to_value(&payment).unwrap(), value);
 }
+
+/// The attributes' JSON is what storage keeps and what an `Idempotency-Key`'s request digest is
+/// taken of: a change to it would break both for payments already stored.
+#[test]
+fn attributes_are_written_exactly_as_storage_and_idempotency_keys_expect() {
+    let full = PaymentAttributes::parse_request(&example()).unwrap();
+    assert_eq!(
+        serde_json::to_string(&full).unwrap(),
+        r#"{"amount":"250.75","currency":"GBP","beneficiary_party":{"account_name":"A Okafor","account_number":"41209377","account_number_code":"BBAN","account_type":0,"address":"12 Harbour Row Portsmouth PO1 3AB","bank_id":"402716","bank_id_code":"GBDSC","name":"Adaeze Okafor"},"debtor_party":{"account_name":"M Lindqvist","account_number":"GB82WEST12345698765432","account_number_code":"IBAN","address":"7 Mill Lane Cambridge CB2 1RX","bank_id":"309493","bank_id_code":"GBDSC","name":"Maja Lindqvist"},"sponsor_party":{"account_number":"56781234","bank_id":"123123","bank_id_code":"GBDSC"},"charges_information":{"bearer_code":"SHAR","sender_charges":[{"amount":"2.50","currency":"GBP"},{"amount":"3.00","currency":"EUR"}],"receiver_charges_amount":"1.25","receiver_charges_currency":"GBP"},"fx":{"contract_reference":"FX2026-0042","exchange_rate":"1.17000","original_amount":"293.38","original_currency":"EUR"},"end_to_end_reference":"Invoice 2026-118","numeric_reference":"4471102","payment_id":"700112233445566778","payment_purpose":"Consulting services November","payment_scheme":"FPS","payment_type":"Credit","processing_date":"2026-11-25","reference":"Consulting invoice 118","scheme_payment_sub_type":"InternetBanking","scheme_payment_type":"ImmediatePayment"}"#
+    );
+    let mut body = minimal();
+    body["attributes"]["charges_information"] = json!({"bearer_code": "OUR"});
+    let minimal = PaymentAttributes::parse_request(&body).unwrap();
+    assert_eq!(
+        serde_json::to_string(&minimal).unwrap(),
+        r#"{"amount":"10.00","currency":"GBP","beneficiary_party":{"account_name":"A","account_number":"1"},"debtor_party":{"account_name":"B","account_number":"2"},"charges_information":{"bearer_code":"OUR","sender_charges":[]},"payment_scheme":"FPS","payment_type":"Credit","processing_date":"2026-11-25"}"#,
+        "absent options left out, absent sender charges written as none"
+    );
+}
+
+#[test]
+fn an_account_type_is_a_whole_number_from_0_to_9_however_json_writes_it() {
+    for (sent, read) in [
+        (json!(0), 0),
+        (json!(9), 9),
+        (json!(8.0), 8),
+        (json!(-0.0), 0),
+        (json!(1e0), 1),
+    ] {
+        let body = with("beneficiary_party.account_type", Some(sent.clone()));
+        let attributes = PaymentAttributes::parse_request(&body)
+            .unwrap_or_else(|errors| panic!("{sent}: {errors:?}"));
+        let written = serde_json::to_value(&attributes).unwrap();
+        assert_eq!(
+            written["beneficiary_party"]["account_type"],
+            json!(read),
+            "{sent}"
+        );
+    }
+    for sent in [
+        json!(10),
+        json!(-1),
+        json!(8.5),
+        json!(10.0),
+        json!("8"),
+        json!(1e300),
+    ] {
+        assert_rejected(
+            with("beneficiary_party.account_type", Some(sent)),
+            "attributes.beneficiary_party.account_type",
+        );
+    }
+}
+
+#[test]
+fn more_than_20_sender_charges_are_refused() {
+    let charge = json!({"amount": "2.50", "currency": "GBP"});
+    let twenty = with(
+        "charges_information.sender_charges",
+        Some(json!(vec![charge.clone(); MAX_SENDER_CHARGES])),
+    );
+    assert_eq!(failing_fields(&twenty), Vec::<String>::new());
+    assert_rejected(
+        with(
+            "charges_information.sender_charges",
+            Some(json!(vec![charge; MAX_SENDER_CHARGES + 1])),
+        ),
+        "attributes.charges_information.sender_charges",
+    );
+}
+
+#[test]
+fn stored_attributes_are_parsed_by_the_rules_of_a_request() {
+    let mut stored = example()["attributes"].clone();
+    stored["beneficiary_party"]["account_type"] = json!(12);
+    stored["charges_information"]["sender_charges"] = json!(vec![
+        json!({"amount": "2.50", "currency": "GBP"});
+        MAX_SENDER_CHARGES + 1
+    ]);
+
+    let errors = PaymentAttributes::parse(&stored).unwrap_err();
+
+    let fields: Vec<&str> = errors.fields().iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "beneficiary_party.account_type",
+            "charges_information.sender_charges"
+        ]
+    );
+}

@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 use super::validation::{FromJson, FromJsonStr, ValidationErrors};
 
-/// Implements `Serialize` as a string (via `Display`) and `Deserialize` through `FromStr`, so that
-/// values read back from storage pass the same checks as values sent by clients.
-macro_rules! string_serde {
+/// Writes the type as its `Display` text, and reads it from a request's JSON string through
+/// `FromStr`.
+macro_rules! text_value {
     ($type:ty) => {
         impl Serialize for $type {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -24,17 +24,25 @@ macro_rules! string_serde {
             }
         }
 
-        impl<'de> Deserialize<'de> for $type {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
-                text.parse().map_err(serde::de::Error::custom)
-            }
-        }
-
         impl FromJsonStr for $type {
             fn parse_str(text: &str) -> Result<Self, String> {
                 text.parse()
                     .map_err(|error: <$type as FromStr>::Err| error.to_string())
+            }
+        }
+    };
+}
+
+/// A [`text_value!`] that storage also keeps as a plain attribute of its items (ids, times),
+/// read back through the same `FromStr`.
+macro_rules! stored_text_value {
+    ($type:ty) => {
+        text_value!($type);
+
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
             }
         }
     };
@@ -87,13 +95,6 @@ impl<const MAX: usize> Serialize for Text<MAX> {
     }
 }
 
-impl<'de, const MAX: usize> Deserialize<'de> for Text<MAX> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
 impl<const MAX: usize> FromJsonStr for Text<MAX> {
     fn parse_str(text: &str) -> Result<Self, String> {
         text.parse()
@@ -120,17 +121,24 @@ impl fmt::Display for NumericReference {
         f.write_str(&self.0)
     }
 }
-string_serde!(NumericReference);
+text_value!(NumericReference);
 
 /// `account_type`: a small non-negative integer code (0 is a personal account).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// JSON has one kind of number, so `8.0` is the integer 8, as JSON Schema (and so
+/// `docs/openapi.yaml`) reads it; it is written back as `8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct AccountType(u8);
 
 impl FromJson for AccountType {
     fn from_json(value: &Value, path: &str, errors: &mut ValidationErrors) -> Option<Self> {
-        match value.as_u64().and_then(|n| u8::try_from(n).ok()) {
-            Some(code) if code <= 9 => Some(Self(code)),
-            _ => {
+        let code = value
+            .as_f64()
+            .filter(|number| number.fract() == 0.0 && (0.0..=9.0).contains(number));
+        match code {
+            // A whole number from 0 to 9: the cast is exact.
+            Some(code) => Some(Self(code as u8)),
+            None => {
                 errors.add(path, "must be an integer from 0 to 9");
                 None
             }
@@ -173,7 +181,7 @@ macro_rules! enumeration {
             }
         }
 
-        string_serde!($name);
+        text_value!($name);
     };
 }
 
@@ -219,7 +227,7 @@ impl fmt::Display for ProcessingDate {
         f.write_str(&text)
     }
 }
-string_serde!(ProcessingDate);
+text_value!(ProcessingDate);
 
 /// A moment, held to the millisecond and always written as RFC 3339 UTC with three fractional
 /// digits (`2026-11-24T09:15:02.481Z`), so that timestamps sort as text: the list index relies
@@ -237,7 +245,7 @@ impl Timestamp {
         self.0.unix_timestamp()
     }
 
-    /// The whole second `seconds` after the Unix epoch (DynamoDB's TTL keeps moments so).
+    /// The whole second `seconds` after the Unix epoch (as DynamoDB's TTL keeps moments).
     pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
         OffsetDateTime::from_unix_timestamp(seconds).ok().map(Self)
     }
@@ -289,7 +297,7 @@ impl fmt::Display for Timestamp {
         f.write_str(&text)
     }
 }
-string_serde!(Timestamp);
+stored_text_value!(Timestamp);
 
 /// Declares a UUID-backed identifier.
 macro_rules! identifier {
@@ -330,7 +338,7 @@ macro_rules! identifier {
             }
         }
 
-        string_serde!($name);
+        stored_text_value!($name);
     };
 }
 

@@ -37,7 +37,9 @@ pub(super) fn encode(attributes: &PaymentAttributes) -> Vec<u8> {
 
 /// The attributes of a stored value, parsed as a request's are.
 pub(super) fn decode(stored: &[u8]) -> Result<PaymentAttributes, String> {
-    serde_json::from_slice(&json(stored)?).map_err(|error| format!("stored attributes: {error}"))
+    let value = serde_json::from_slice(&json(stored)?)
+        .map_err(|error| format!("stored attributes are not JSON: {error}"))?;
+    PaymentAttributes::parse(&value).map_err(|errors| format!("stored attributes: {errors}"))
 }
 
 /// The JSON text inside a stored value.
