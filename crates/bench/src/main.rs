@@ -393,7 +393,7 @@ async fn measure_capacity(endpoint: &str, store: &Store) -> Result<Vec<Value>, E
         .create(organisation, attributes(), Some(&key))
         .await?;
     row("create, idempotent repeat", 0);
-    let id = created.payment.id();
+    let id = created.id();
     payments.get(organisation, id).await?;
     row("get", 0);
     payments.list(organisation, PageSize::DEFAULT, None).await?;
@@ -402,7 +402,7 @@ async fn measure_capacity(endpoint: &str, store: &Store) -> Result<Vec<Value>, E
         .update(
             organisation,
             id,
-            ExpectedVersion::Exactly(created.payment.version()),
+            ExpectedVersion::Exactly(created.version()),
             attributes(),
         )
         .await?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::domain::{
     ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, Payment, PaymentAttributes,
-    PaymentId, Timestamp, hex_sha256,
+    PaymentId, StoredPayment, Timestamp, Version, hex_sha256,
 };
 use crate::error::PaymentError;
 use crate::repository::{
@@ -38,16 +38,40 @@ impl Clock for SystemClock {
 
 /// The result of [`Payments::create`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Created {
-    pub payment: Payment,
-    /// The `Idempotency-Key` had already created this payment; nothing new was written.
-    pub replayed: bool,
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per create, moved once into its response: boxing would only add an allocation"
+)]
+pub enum Created {
+    /// This request created the payment.
+    New(Payment),
+    /// The `Idempotency-Key` had already created this payment, given back as it was created;
+    /// nothing new was written.
+    Replayed(StoredPayment),
+}
+
+impl Created {
+    /// The payment's id, whether this request created it or replayed it.
+    pub fn id(&self) -> PaymentId {
+        match self {
+            Created::New(payment) => payment.id(),
+            Created::Replayed(payment) => payment.id(),
+        }
+    }
+
+    /// The payment's version: the first.
+    pub fn version(&self) -> Version {
+        match self {
+            Created::New(payment) => payment.version(),
+            Created::Replayed(payment) => payment.version(),
+        }
+    }
 }
 
 /// One page of [`Payments::list`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentPage {
-    pub payments: Vec<Payment>,
+    pub payments: Vec<StoredPayment>,
     /// The opaque cursor of the next page, if there is one.
     pub next_cursor: Option<String>,
 }
@@ -111,10 +135,7 @@ impl<R: PaymentRepository> Payments<R> {
             });
 
         match self.repository.insert(&payment, record.as_ref()).await? {
-            Inserted::Created => Ok(Created {
-                payment,
-                replayed: false,
-            }),
+            Inserted::Created => Ok(Created::New(payment)),
             Inserted::KeyTaken(existing) => {
                 let ours = record.expect("only a create with a key finds it taken");
                 if existing.request_digest != ours.request_digest {
@@ -124,15 +145,12 @@ impl<R: PaymentRepository> Payments<R> {
                 // even if it has been updated or deleted since.
                 let first = self
                     .repository
-                    .get_version(existing.payment_id, crate::domain::Version::FIRST)
+                    .get_version(existing.payment_id, Version::FIRST)
                     .await?
                     .ok_or_else(|| {
                         PaymentError::Internal("idempotency record without its payment".into())
                     })?;
-                Ok(Created {
-                    payment: first.payment,
-                    replayed: true,
-                })
+                Ok(Created::Replayed(first.payment))
             }
         }
     }
@@ -142,7 +160,7 @@ impl<R: PaymentRepository> Payments<R> {
         &self,
         organisation_id: OrganisationId,
         id: PaymentId,
-    ) -> Result<Payment, PaymentError> {
+    ) -> Result<StoredPayment, PaymentError> {
         match self.repository.get(id).await? {
             Some(payment) if payment.organisation_id() == organisation_id => Ok(payment),
             // Another organisation's payment is indistinguishable from none at all.
@@ -214,7 +232,7 @@ impl<R: PaymentRepository> Payments<R> {
         write: F,
     ) -> Result<T, PaymentError>
     where
-        F: Fn(Payment) -> Fut,
+        F: Fn(StoredPayment) -> Fut,
         Fut: Future<Output = Result<T, RepositoryError>>,
     {
         let mut attempt = 0;

@@ -78,7 +78,6 @@ async fn thirty_two_puts_with_one_if_match_have_one_winner_and_thirty_one_412s()
         .create(org, example_attributes(), None)
         .await
         .unwrap()
-        .payment
         .id();
     let put = Event::fixture("update-payment", "updated")
         .organisation(org)
@@ -297,7 +296,6 @@ async fn an_update_racing_a_delete_never_resurrects_the_payment() {
             .create(org, example_attributes(), None)
             .await
             .unwrap()
-            .payment
             .id();
         let delete = Event::fixture("delete-payment", "deleted-without-if-match")
             .organisation(org)
@@ -406,7 +404,7 @@ async fn writers_without_a_version_that_keep_losing_races_get_409_not_412() {
             let other_writer = other_writer.clone();
             async move {
                 let stored = other_writer.get(id).await.unwrap().expect("a payment");
-                let next = stored.revise(stored.attributes().clone(), Timestamp::now());
+                let next = stored.revise(example_attributes(), Timestamp::now());
                 other_writer.replace(&next).await.unwrap();
             }
         }),
@@ -417,7 +415,6 @@ async fn writers_without_a_version_that_keep_losing_races_get_409_not_412() {
         .create(org, example_attributes(), None)
         .await
         .unwrap()
-        .payment
         .id();
     let delete = Event::fixture("delete-payment", "deleted-without-if-match")
         .organisation(org)

@@ -16,7 +16,7 @@ pub use listing::PageSize;
 pub use money::{Currency, Money, PositiveDecimal};
 pub use payment::{
     ChargesInformation, Fx, MAX_SENDER_CHARGES, Party, PartyDetails, Payment, PaymentAttributes,
-    SponsorParty,
+    SponsorParty, StoredAttributes, StoredPayment,
 };
 pub use validation::{
     FieldError, Fields, FromJson, FromJsonStr, FromMembers, List, ValidationErrors,

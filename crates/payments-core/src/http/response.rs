@@ -3,9 +3,8 @@
 use http::StatusCode;
 use http::header::{ETAG, HeaderName, LOCATION};
 use serde::Serialize;
-use serde_json::json;
 
-use crate::domain::{PageSize, Payment};
+use crate::domain::{PageSize, Payment, StoredPayment};
 use crate::service::{Created, PaymentPage};
 
 /// A successful response; [`super::serve`] adds the negotiated `Content-Type`.
@@ -36,23 +35,21 @@ impl ApiResponse {
     }
 
     /// A payment, with its version as a strong `ETag`.
-    pub fn payment(status: StatusCode, payment: &Payment) -> Self {
+    pub fn payment<A: Serialize>(status: StatusCode, payment: &Payment<A>) -> Self {
         Self::json(status, payment).with_header(ETAG, etag(payment))
     }
 
     /// 201 with the payment and its `Location`; an idempotent repeat says so in
     /// `Idempotent-Replayed: true`.
     pub fn created(created: &Created) -> Self {
-        let response = Self::payment(StatusCode::CREATED, &created.payment)
-            .with_header(LOCATION, format!("/payments/{}", created.payment.id()));
-        if created.replayed {
-            response.with_header(
+        let response = match created {
+            Created::New(payment) => Self::payment(StatusCode::CREATED, payment),
+            Created::Replayed(payment) => Self::payment(StatusCode::CREATED, payment).with_header(
                 HeaderName::from_static("idempotent-replayed"),
                 "true".to_owned(),
-            )
-        } else {
-            response
-        }
+            ),
+        };
+        response.with_header(LOCATION, format!("/payments/{}", created.id()))
     }
 
     /// A list page: `{"data": [...], "links": {"self": ..., "next": ...}}`.
@@ -61,14 +58,16 @@ impl ApiResponse {
             Some(cursor) => format!("/payments?limit={limit}&cursor={cursor}"),
             None => format!("/payments?limit={limit}"),
         };
-        let body = json!({
-            "data": page.payments,
-            "links": {
-                "self": link(cursor.filter(|c| is_url_safe(c))),
-                "next": page.next_cursor.as_deref().map(|next| link(Some(next))),
+        Self::json(
+            StatusCode::OK,
+            &PageBody {
+                data: &page.payments,
+                links: Links {
+                    this: link(cursor.filter(|c| is_url_safe(c))),
+                    next: page.next_cursor.as_deref().map(|next| link(Some(next))),
+                },
             },
-        });
-        Self::json(StatusCode::OK, &body)
+        )
     }
 
     pub fn with_header(mut self, name: HeaderName, value: String) -> Self {
@@ -81,8 +80,23 @@ impl ApiResponse {
     }
 }
 
+/// The body of a list page. Written field by field, not through `serde_json::Value`, which
+/// would parse every payment's stored attributes again.
+#[derive(Serialize)]
+struct PageBody<'a> {
+    data: &'a [StoredPayment],
+    links: Links,
+}
+
+#[derive(Serialize)]
+struct Links {
+    #[serde(rename = "self")]
+    this: String,
+    next: Option<String>,
+}
+
 /// The strong ETag of a payment: its version, quoted.
-pub fn etag(payment: &Payment) -> String {
+pub fn etag<A>(payment: &Payment<A>) -> String {
     format!("\"{}\"", payment.version())
 }
 

@@ -17,7 +17,9 @@ use super::{
     RepositoryError,
 };
 use super::{keys, stored};
-use crate::domain::{OrganisationId, Payment, PaymentAttributes, PaymentId, Timestamp, Version};
+use crate::domain::{
+    OrganisationId, Payment, PaymentId, StoredAttributes, StoredPayment, Timestamp, Version,
+};
 
 /// A payment as an item: the current version (indexed on GSI1 for listing), or a version in
 /// its history (with the change that made it; never indexed, never deleted). The attributes
@@ -42,7 +44,7 @@ struct PaymentItem<'a> {
 }
 
 impl<'a> PaymentItem<'a> {
-    fn current(payment: &Payment, attributes: &'a [u8]) -> Self {
+    fn current<A>(payment: &Payment<A>, attributes: &'a [u8]) -> Self {
         Self {
             sk: keys::CURRENT.to_owned(),
             gsi1pk: Some(keys::organisation_pk(payment.organisation_id())),
@@ -51,7 +53,7 @@ impl<'a> PaymentItem<'a> {
         }
     }
 
-    fn version(payment: &Payment, change: Change, attributes: &'a [u8]) -> Self {
+    fn version<A>(payment: &Payment<A>, change: Change, attributes: &'a [u8]) -> Self {
         Self {
             sk: keys::version_sk(payment.version()),
             change: Some(change),
@@ -59,7 +61,7 @@ impl<'a> PaymentItem<'a> {
         }
     }
 
-    fn of(payment: &Payment, attributes: &'a [u8]) -> Self {
+    fn of<A>(payment: &Payment<A>, attributes: &'a [u8]) -> Self {
         Self {
             pk: keys::payment_pk(payment.id()),
             sk: String::new(),
@@ -85,7 +87,7 @@ pub(crate) fn current_item(payment: &Payment) -> HashMap<String, AttributeValue>
 
 /// A [`PaymentItem`] read back. The keys repeat what the other attributes hold and are not read.
 #[derive(Deserialize)]
-struct StoredPayment {
+struct ReadItem {
     #[serde(default)]
     change: Option<Change>,
     id: PaymentId,
@@ -94,15 +96,15 @@ struct StoredPayment {
     created_at: Timestamp,
     updated_at: Timestamp,
     #[serde(deserialize_with = "stored::deserialize")]
-    attributes: PaymentAttributes,
+    attributes: StoredAttributes,
 }
 
-impl StoredPayment {
+impl ReadItem {
     fn read(item: HashMap<String, AttributeValue>) -> Result<Self, RepositoryError> {
         from_item(item).map_err(internal)
     }
 
-    fn into_payment(self) -> Payment {
+    fn into_payment(self) -> StoredPayment {
         Payment::restore(
             self.id,
             self.organisation_id,
@@ -211,8 +213,8 @@ impl DynamoDbRepository {
     /// The condition for writing `next` over the stored payment: that it is the version before
     /// `next`, of the same organisation and creation, and updated no later than `next` (so
     /// `updated_at` never runs backwards, whatever the writers' clocks).
-    fn precedes(
-        next: &Payment,
+    fn precedes<A>(
+        next: &Payment<A>,
     ) -> Result<(&'static str, HashMap<String, AttributeValue>), RepositoryError> {
         let previous = next.version().previous().ok_or_else(|| {
             RepositoryError::Internal("the first version replaces nothing".into())
@@ -398,7 +400,7 @@ impl PaymentRepository for DynamoDbRepository {
         }
     }
 
-    async fn get(&self, id: PaymentId) -> Result<Option<Payment>, RepositoryError> {
+    async fn get(&self, id: PaymentId) -> Result<Option<StoredPayment>, RepositoryError> {
         let output = self
             .client
             .get_item()
@@ -410,7 +412,7 @@ impl PaymentRepository for DynamoDbRepository {
             .map_err(classify)?;
         output
             .item
-            .map(|item| StoredPayment::read(item).map(StoredPayment::into_payment))
+            .map(|item| ReadItem::read(item).map(ReadItem::into_payment))
             .transpose()
     }
 
@@ -433,7 +435,7 @@ impl PaymentRepository for DynamoDbRepository {
             .map_err(classify)?;
         output
             .item
-            .map(|item| StoredPayment::read(item)?.into_history_entry())
+            .map(|item| ReadItem::read(item)?.into_history_entry())
             .transpose()
     }
 
@@ -457,7 +459,7 @@ impl PaymentRepository for DynamoDbRepository {
                 .await
                 .map_err(classify)?;
             for item in output.items.unwrap_or_default() {
-                entries.push(StoredPayment::read(item)?.into_history_entry()?);
+                entries.push(ReadItem::read(item)?.into_history_entry()?);
             }
             start = output.last_evaluated_key;
             if start.is_none() {
@@ -488,7 +490,7 @@ impl PaymentRepository for DynamoDbRepository {
             .map_err(|_| RepositoryError::ConditionFailed)
     }
 
-    async fn remove(&self, tombstone: &Payment) -> Result<(), RepositoryError> {
+    async fn remove(&self, tombstone: &StoredPayment) -> Result<(), RepositoryError> {
         let (condition, values) = Self::precedes(tombstone)?;
         let delete = Delete::builder()
             .table_name(&self.table)
@@ -570,7 +572,7 @@ impl PaymentRepository for DynamoDbRepository {
             .unwrap_or_default()
             .into_iter()
             .take(limit)
-            .map(|item| StoredPayment::read(item).map(StoredPayment::into_payment))
+            .map(|item| ReadItem::read(item).map(ReadItem::into_payment))
             .collect::<Result<Vec<_>, _>>()?;
         let next = match payments.last() {
             Some(last) if more => Some(Cursor {

@@ -21,7 +21,7 @@ pub(crate) use dynamodb::current_item;
 #[cfg(feature = "testing")]
 pub(crate) use stored::json as stored_json;
 
-use crate::domain::{OrganisationId, Payment, PaymentId, Timestamp, Version};
+use crate::domain::{OrganisationId, Payment, PaymentId, StoredPayment, Timestamp, Version};
 use crate::error::Cause;
 
 /// What a history version records.
@@ -37,7 +37,7 @@ pub enum Change {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEntry {
     pub change: Change,
-    pub payment: Payment,
+    pub payment: StoredPayment,
 }
 
 /// The record that makes a create idempotent: which payment a key created, from which request.
@@ -65,7 +65,7 @@ pub enum Inserted {
 /// One page of an organisation's payments, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    pub payments: Vec<Payment>,
+    pub payments: Vec<StoredPayment>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<Cursor>,
 }
@@ -102,7 +102,7 @@ pub trait PaymentRepository: Send + Sync {
     fn get(
         &self,
         id: PaymentId,
-    ) -> impl Future<Output = Result<Option<Payment>, RepositoryError>> + Send;
+    ) -> impl Future<Output = Result<Option<StoredPayment>, RepositoryError>> + Send;
 
     /// One history version of a payment (strongly consistent).
     fn get_version(
@@ -127,7 +127,7 @@ pub trait PaymentRepository: Send + Sync {
     /// same attributes) as `deleted`, on the same condition as [`PaymentRepository::replace`].
     fn remove(
         &self,
-        tombstone: &Payment,
+        tombstone: &StoredPayment,
     ) -> impl Future<Output = Result<(), RepositoryError>> + Send;
 
     /// Up to `limit` of an organisation's payments, newest first, after `after`.

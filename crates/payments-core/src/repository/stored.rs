@@ -1,32 +1,34 @@
 //! How a payment's attributes are kept in an item: the API's own JSON, compressed.
 //!
 //! DynamoDB bills a write per started kilobyte of item (twice that in a transaction) and a read
-//! per 4 KB (summed over a query's items), attribute names included. As a DynamoDB map, the
-//! attributes of a full payment (`docs/payment-request.json`) take 1,067 bytes, 590 of them
-//! field names, so every such item was over 1 KB. Compressed, the same attributes take 619
-//! bytes and the whole item 963: a create, update or delete costs 4 WCU instead of 8, and a
-//! page of 20 from a list 2.5 RCU instead of 4 (docs/benchmarks.md).
+//! per 4 KB (summed over a query's items), attribute names included. As a DynamoDB map, a full
+//! payment's attributes are mostly field names, and put its items over a kilobyte; compressed,
+//! they leave the items under one, which halves the write units of every create, update and
+//! delete and cuts those of a list page (the sizes: docs/benchmarks.md, "Stored attributes").
 //!
 //! The value is one format byte, then the attributes' JSON (exactly as the API returns them:
 //! amounts are decimal strings, nothing is rounded) compressed with raw DEFLATE (RFC 1951),
 //! which any language's standard library reads. The format byte lets a later format be read
-//! beside this one. What is read back is parsed by the same domain types as a request.
+//! beside this one. What is read back is checked to be a JSON object and kept as text
+//! ([`StoredAttributes`]): this service wrote it from attributes that passed every rule.
 
+use serde::Serialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use crate::domain::PaymentAttributes;
+use crate::domain::StoredAttributes;
 
 /// The first byte of a stored value: raw DEFLATE of the attributes' JSON.
 const DEFLATED_JSON: u8 = 1;
 
-/// DEFLATE level: 1 (the fastest) compresses a payment within 5% of the best level's size.
+/// DEFLATE level: 1, the fastest, compresses a payment nearly as small as the best level
+/// does (docs/benchmarks.md).
 const LEVEL: u8 = 1;
 
 /// A request body is at most 32 KiB, so attributes that inflate to more than this are not ours.
 const MAX_JSON: usize = 64 * 1024;
 
-/// The stored form of `attributes`.
-pub(super) fn encode(attributes: &PaymentAttributes) -> Vec<u8> {
+/// The stored form of `attributes`, parsed from a request or as they were stored.
+pub(super) fn encode(attributes: &impl Serialize) -> Vec<u8> {
     let json = serde_json::to_vec(attributes).expect("attributes always serialize");
     let compressed = miniz_oxide::deflate::compress_to_vec(&json, LEVEL);
     let mut stored = Vec::with_capacity(1 + compressed.len());
@@ -35,11 +37,12 @@ pub(super) fn encode(attributes: &PaymentAttributes) -> Vec<u8> {
     stored
 }
 
-/// The attributes of a stored value, parsed as a request's are.
-pub(super) fn decode(stored: &[u8]) -> Result<PaymentAttributes, String> {
-    let value = serde_json::from_slice(&json(stored)?)
-        .map_err(|error| format!("stored attributes are not JSON: {error}"))?;
-    PaymentAttributes::parse(&value).map_err(|errors| format!("stored attributes: {errors}"))
+/// The attributes of a stored value, as they were stored.
+pub(super) fn decode(stored: &[u8]) -> Result<StoredAttributes, String> {
+    let json = String::from_utf8(json(stored)?)
+        .map_err(|_| "stored attributes are not UTF-8".to_owned())?;
+    StoredAttributes::from_json(json)
+        .ok_or_else(|| "stored attributes are not a JSON object".to_owned())
 }
 
 /// The JSON text inside a stored value.
@@ -65,11 +68,11 @@ pub(super) fn serialize_bytes<S: serde::Serializer>(
 /// `deserialize_with` for a stored value: a binary attribute, decoded.
 pub(super) fn deserialize<'de, D: Deserializer<'de>>(
     deserializer: D,
-) -> Result<PaymentAttributes, D::Error> {
+) -> Result<StoredAttributes, D::Error> {
     struct Stored;
 
     impl Visitor<'_> for Stored {
-        type Value = PaymentAttributes;
+        type Value = StoredAttributes;
 
         fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
             formatter.write_str("a binary attribute of stored payment attributes")
@@ -88,16 +91,25 @@ mod tests {
     use super::*;
     use crate::testing::example_attributes;
 
+    fn deflated(json: &[u8]) -> Vec<u8> {
+        let mut value = vec![DEFLATED_JSON];
+        value.extend(miniz_oxide::deflate::compress_to_vec(json, 1));
+        value
+    }
+
     #[test]
     fn attributes_come_back_exactly_as_stored() {
         let attributes = example_attributes();
         let stored = encode(&attributes);
         assert_eq!(stored[0], DEFLATED_JSON);
-        assert_eq!(decode(&stored).unwrap(), attributes);
+        let read = decode(&stored).unwrap();
+        assert_eq!(read, StoredAttributes::of(&attributes));
+        assert_eq!(read.parse().unwrap(), attributes);
         // Amounts keep their exact decimal text.
-        let json: serde_json::Value = serde_json::from_slice(&json(&stored).unwrap()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(read.json()).unwrap();
         assert_eq!(json["amount"], "250.75");
         assert_eq!(json["fx"]["exchange_rate"], "1.17000");
+        assert_eq!(encode(&read), stored, "stored again as they were");
     }
 
     #[test]
@@ -113,39 +125,31 @@ mod tests {
         unknown_format[0] = 2;
         let mut corrupt = stored.clone();
         corrupt.truncate(stored.len() / 2);
-        let not_attributes = {
-            let mut value = vec![DEFLATED_JSON];
-            value.extend(miniz_oxide::deflate::compress_to_vec(br#"{"amount":1}"#, 1));
-            value
-        };
-        let without_account = {
-            let mut json = serde_json::to_value(example_attributes()).unwrap();
-            json["debtor_party"]
-                .as_object_mut()
-                .unwrap()
-                .remove("account_number");
-            let json = serde_json::to_vec(&json).unwrap();
-            let mut value = vec![DEFLATED_JSON];
-            value.extend(miniz_oxide::deflate::compress_to_vec(&json, 1));
-            value
-        };
-        let bomb = {
-            let mut value = vec![DEFLATED_JSON];
-            value.extend(miniz_oxide::deflate::compress_to_vec(
-                &[b' '; MAX_JSON + 1],
-                1,
-            ));
-            value
-        };
+        let bomb = deflated(&[b' '; MAX_JSON + 1]);
         for bad in [
             vec![],
             unknown_format,
             corrupt,
-            not_attributes,
-            without_account,
+            deflated(b"[1, 2]"),
+            deflated(b"{\"amount\": "),
+            deflated(&[0xff, 0xfe]),
             bomb,
         ] {
             assert!(decode(&bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn stored_attributes_are_not_checked_again_until_parsed() {
+        let mut json = serde_json::to_value(example_attributes()).unwrap();
+        json["debtor_party"]
+            .as_object_mut()
+            .unwrap()
+            .remove("account_number");
+
+        let read = decode(&deflated(&serde_json::to_vec(&json).unwrap())).unwrap();
+
+        let errors = read.parse().unwrap_err();
+        assert_eq!(errors.fields()[0].field, "debtor_party.account_number");
     }
 }

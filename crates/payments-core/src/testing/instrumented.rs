@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::domain::{OrganisationId, Payment, PaymentId, Version};
+use crate::domain::{OrganisationId, Payment, PaymentId, StoredPayment, Version};
 use crate::repository::{
     Cursor, DynamoDbRepository, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
     RepositoryError,
@@ -60,7 +60,7 @@ impl PaymentRepository for Instrumented {
         self.inner.insert(payment, idempotency).await
     }
 
-    async fn get(&self, id: PaymentId) -> Result<Option<Payment>, RepositoryError> {
+    async fn get(&self, id: PaymentId) -> Result<Option<StoredPayment>, RepositoryError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get(id).await
     }
@@ -82,7 +82,7 @@ impl PaymentRepository for Instrumented {
         self.inner.replace(next).await
     }
 
-    async fn remove(&self, tombstone: &Payment) -> Result<(), RepositoryError> {
+    async fn remove(&self, tombstone: &StoredPayment) -> Result<(), RepositoryError> {
         self.about_to_write(tombstone.id()).await;
         self.inner.remove(tombstone).await
     }
