@@ -3,6 +3,7 @@
 
 use payments_core::App;
 use payments_core::http::{ApiError, ApiRequest, ApiResponse};
+use payments_core::repository::PaymentRepository;
 use payments_core::testing::events_dir;
 use serde_json::Value;
 
@@ -39,8 +40,12 @@ impl Function {
         }
     }
 
-    /// Runs the function's handler.
-    pub async fn handle(self, app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+    /// Runs the function's handler, on whatever repository `app` has.
+    pub async fn handle<R: PaymentRepository>(
+        self,
+        app: &App<R>,
+        request: ApiRequest<'_>,
+    ) -> Result<ApiResponse, ApiError> {
         match self {
             Function::CreatePayment => create_payment::handle(app, request).await,
             Function::ListPayments => list_payments::handle(app, request).await,

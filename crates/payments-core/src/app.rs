@@ -5,10 +5,13 @@ use crate::identity::Identity;
 use crate::repository::DynamoDbRepository;
 use crate::service::Payments;
 
-/// The payment operations on the configured table, and how callers are identified.
+/// The payment operations on a repository, and how callers are identified: what every
+/// handler is given. The functions run it on the configured DynamoDB table; tests and
+/// benchmarks hand the same handlers one on another repository (in memory, instrumented, or
+/// DynamoDB answered from a script).
 #[derive(Debug)]
-pub struct App {
-    pub payments: Payments<DynamoDbRepository>,
+pub struct App<R = DynamoDbRepository> {
+    pub payments: Payments<R>,
     pub identity: Identity,
 }
 

@@ -6,10 +6,14 @@
 use payments_core::App;
 use payments_core::domain::PaymentAttributes;
 use payments_core::http::{ApiError, ApiRequest, ApiResponse};
+use payments_core::repository::PaymentRepository;
 
 /// Parses the payment, creates it (idempotently when a key is given) and answers 201 with its
 /// `Location` and `ETag`.
-pub async fn handle(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+pub async fn handle<R: PaymentRepository>(
+    app: &App<R>,
+    request: ApiRequest<'_>,
+) -> Result<ApiResponse, ApiError> {
     let organisation = request.organisation()?;
     let idempotency_key = request.idempotency_key()?;
     let attributes = PaymentAttributes::parse_request(&request.json_body()?)?;

@@ -7,9 +7,13 @@
 use payments_core::App;
 use payments_core::domain::ExpectedVersion;
 use payments_core::http::{ApiError, ApiRequest, ApiResponse};
+use payments_core::repository::PaymentRepository;
 
 /// Deletes the payment (at the `If-Match` version, when given) and answers 204.
-pub async fn handle(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+pub async fn handle<R: PaymentRepository>(
+    app: &App<R>,
+    request: ApiRequest<'_>,
+) -> Result<ApiResponse, ApiError> {
     let organisation = request.organisation()?;
     let id = request.payment_id()?;
     let expected = request.if_match()?.unwrap_or(ExpectedVersion::Any);

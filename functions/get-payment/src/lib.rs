@@ -6,9 +6,13 @@
 use lambda_http::http::StatusCode;
 use payments_core::App;
 use payments_core::http::{ApiError, ApiRequest, ApiResponse};
+use payments_core::repository::PaymentRepository;
 
 /// Answers the caller's payment with its `ETag`.
-pub async fn handle(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+pub async fn handle<R: PaymentRepository>(
+    app: &App<R>,
+    request: ApiRequest<'_>,
+) -> Result<ApiResponse, ApiError> {
     let organisation = request.organisation()?;
     let id = request.payment_id()?;
     let payment = app.payments.get(organisation, id).await?;

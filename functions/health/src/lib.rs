@@ -6,10 +6,14 @@
 use lambda_http::http::StatusCode;
 use payments_core::App;
 use payments_core::http::{ApiError, ApiRequest, ApiResponse};
+use payments_core::repository::PaymentRepository;
 use serde_json::json;
 
 /// `/ready` asks the table; any other path is `/alive`, which does no I/O.
-pub async fn handle(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+pub async fn handle<R: PaymentRepository>(
+    app: &App<R>,
+    request: ApiRequest<'_>,
+) -> Result<ApiResponse, ApiError> {
     if request.path().ends_with("/ready") {
         app.payments.ready().await?;
         Ok(ApiResponse::json(

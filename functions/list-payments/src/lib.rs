@@ -5,9 +5,13 @@
 
 use payments_core::App;
 use payments_core::http::{ApiError, ApiRequest, ApiResponse};
+use payments_core::repository::PaymentRepository;
 
 /// Answers one page of the caller's payments, with `self` and `next` links.
-pub async fn handle(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+pub async fn handle<R: PaymentRepository>(
+    app: &App<R>,
+    request: ApiRequest<'_>,
+) -> Result<ApiResponse, ApiError> {
     let organisation = request.organisation()?;
     let (limit, cursor) = request.page()?;
     let page = app

@@ -7,9 +7,13 @@ use lambda_http::http::StatusCode;
 use payments_core::App;
 use payments_core::domain::PaymentAttributes;
 use payments_core::http::{ApiError, ApiRequest, ApiResponse};
+use payments_core::repository::PaymentRepository;
 
 /// Replaces the attributes when `If-Match` names the current version; answers the new version.
-pub async fn handle(app: &App, request: ApiRequest<'_>) -> Result<ApiResponse, ApiError> {
+pub async fn handle<R: PaymentRepository>(
+    app: &App<R>,
+    request: ApiRequest<'_>,
+) -> Result<ApiResponse, ApiError> {
     let organisation = request.organisation()?;
     let id = request.payment_id()?;
     let expected = request.required_if_match()?;
