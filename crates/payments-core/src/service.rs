@@ -310,3 +310,7 @@ fn request_digest(attributes: &PaymentAttributes) -> String {
     let canonical = serde_json::to_vec(attributes).expect("attributes always serialize");
     hex_sha256(&canonical)
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

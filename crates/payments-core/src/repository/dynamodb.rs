@@ -574,15 +574,7 @@ impl PaymentRepository for DynamoDbRepository {
             .take(limit)
             .map(|item| ReadItem::read(item).map(ReadItem::into_payment))
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match payments.last() {
-            Some(last) if more => Some(Cursor {
-                organisation_id,
-                created_at: last.created_at(),
-                payment_id: last.id(),
-            }),
-            _ => None,
-        };
-        Ok(Page { payments, next })
+        Ok(Page::new(organisation_id, payments, more))
     }
 
     async fn ping(&self) -> Result<(), RepositoryError> {

@@ -1,10 +1,12 @@
-//! Where payments are kept: the [`PaymentRepository`] trait and its DynamoDB implementation
-//! on the single-table design of DESIGN.md section 4. `AttributeValue` never leaves this module.
+//! Where payments are kept: the [`PaymentRepository`] trait, its DynamoDB implementation on
+//! the single-table design of DESIGN.md section 4, and an in-memory one held to the same
+//! contract (`tests/contract.rs`). `AttributeValue` never leaves this module.
 
 mod cursor;
 mod dynamodb;
 mod failure;
 mod keys;
+mod memory;
 mod stored;
 mod table;
 
@@ -14,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cursor::Cursor;
 pub use dynamodb::DynamoDbRepository;
+pub use memory::InMemoryRepository;
 pub use table::TableDefinition;
 
 #[cfg(feature = "testing")]
@@ -68,6 +71,22 @@ pub struct Page {
     pub payments: Vec<StoredPayment>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<Cursor>,
+}
+
+impl Page {
+    /// `payments` of `organisation_id`; when `more` follow them, the next page starts after
+    /// the last of these.
+    fn new(organisation_id: OrganisationId, payments: Vec<StoredPayment>, more: bool) -> Self {
+        let next = match payments.last() {
+            Some(last) if more => Some(Cursor {
+                organisation_id,
+                created_at: last.created_at(),
+                payment_id: last.id(),
+            }),
+            _ => None,
+        };
+        Self { payments, next }
+    }
 }
 
 /// Storage failures, as the operations need to tell them apart.

@@ -1,4 +1,4 @@
-//! A repository for tests of what the operations do between their DynamoDB calls.
+//! A repository for tests of what the operations do between their storage calls.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -6,22 +6,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::domain::{OrganisationId, Payment, PaymentId, StoredPayment, Version};
 use crate::repository::{
-    Cursor, DynamoDbRepository, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
-    RepositoryError,
+    Cursor, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository, RepositoryError,
 };
 
 type Hook = Box<dyn Fn(PaymentId) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-/// A table's repository that counts the reads of current payments made through it and can run
-/// a hook just before each conditional write (another writer committing first, say).
-pub struct Instrumented {
-    inner: DynamoDbRepository,
+/// A repository that counts the reads of current payments made through it and can run a hook
+/// just before each conditional write (another writer committing first, say).
+pub struct Instrumented<R> {
+    inner: R,
     reads: AtomicUsize,
     before_write: Option<Hook>,
 }
 
-impl Instrumented {
-    pub fn new(inner: DynamoDbRepository) -> Self {
+impl<R> Instrumented<R> {
+    pub fn new(inner: R) -> Self {
         Self {
             inner,
             reads: AtomicUsize::new(0),
@@ -51,7 +50,7 @@ impl Instrumented {
     }
 }
 
-impl PaymentRepository for Instrumented {
+impl<R: PaymentRepository> PaymentRepository for Instrumented<R> {
     async fn insert(
         &self,
         payment: &Payment,

@@ -1,7 +1,10 @@
-//! Helpers for tests that run against DynamoDB Local (feature `testing`).
+//! Helpers for tests (feature `testing`): example payments, a clock the test sets, an
+//! instrumented repository, tables in DynamoDB Local, and the replay of `events/`.
 //!
-//! Each test makes its own table, so tests run in parallel without seeing each other's data.
-//! Tables are not dropped: DynamoDB Local runs in memory for the test run and goes with it.
+//! A test against DynamoDB Local makes its own table, so tests run in parallel without seeing
+//! each other's data. DynamoDB Local runs in memory for the test run and goes with it, so
+//! tables need no dropping; a test that fills one with thousands of items drops it
+//! ([`TableDefinition::delete`]) to give DynamoDB Local its memory back.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
