@@ -480,17 +480,7 @@ async fn a_cursor_of_another_organisation_or_none_of_ours_is_refused() {
 
 #[tokio::test]
 async fn writers_without_a_version_that_keep_losing_races_get_conflict() {
-    let repository = InMemoryRepository::new();
-    let other_writer = repository.clone();
-    // Just before each of our conditional writes, another writer commits the next version.
-    let payments = Payments::new(Instrumented::new(repository).before_write(move |id| {
-        let other_writer = other_writer.clone();
-        async move {
-            let stored = other_writer.get(id).await.unwrap().expect("a payment");
-            let next = stored.revise(example_attributes(), Timestamp::now());
-            other_writer.replace(&next).await.unwrap();
-        }
-    }));
+    let payments = Payments::new(Instrumented::losing_every_race(InMemoryRepository::new()));
     let org = organisation();
     let id = created(payments.create(org, example_attributes(), None).await).id();
 

@@ -4,7 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::domain::{OrganisationId, Payment, PaymentId, StoredPayment, Version};
+use super::example_attributes;
+use crate::domain::{OrganisationId, Payment, PaymentId, StoredPayment, Timestamp, Version};
 use crate::repository::{
     Cursor, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository, RepositoryError,
 };
@@ -36,6 +37,23 @@ impl<R> Instrumented<R> {
     {
         self.before_write = Some(Box::new(move |id| Box::pin(hook(id))));
         self
+    }
+
+    /// `inner`, where just before each of our conditional writes another writer commits the
+    /// payment's next version: every race is lost, deterministically.
+    pub fn losing_every_race(inner: R) -> Self
+    where
+        R: PaymentRepository + Clone + 'static,
+    {
+        let other_writer = inner.clone();
+        Self::new(inner).before_write(move |id| {
+            let other_writer = other_writer.clone();
+            async move {
+                let stored = other_writer.get(id).await.unwrap().expect("a payment");
+                let next = stored.revise(example_attributes(), Timestamp::now());
+                other_writer.replace(&next).await.unwrap();
+            }
+        })
     }
 
     /// How many current payments have been read through this repository.

@@ -2,8 +2,10 @@
 //!
 //! Races run truly concurrently: a multi-thread runtime, one task per request, all released
 //! together by a [`Barrier`]. Requests are API Gateway events from `events/`, changed where a
-//! test needs it, served by [`http::serve`] with handlers that do what the functions' handlers
-//! do, so statuses, headers and problem+json bodies are the ones a client would see.
+//! test needs it, each with the deadline Lambda gives an invocation of the functions (their
+//! `Timeout` in template.yaml), served by [`http::serve`] and the functions' own handlers
+//! ([`Function::handle`]), so statuses, headers and problem+json bodies are the ones a client
+//! would see from the code that ships.
 //!
 //! Storage is a real DynamoDB Local (`DYNAMODB_ENDPOINT`, one table per test); the outage test
 //! starts and stops its own. Throttling and slow answers come from in-process DynamoDBs that
@@ -18,8 +20,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::{RetryPartition, TokenBucket};
@@ -32,7 +34,7 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_types::body::SdkBody;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use tokio::sync::{Barrier, RwLock};
 use tokio::task::JoinSet;
@@ -41,10 +43,8 @@ use payments_core::config::{
     ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, DEFAULT_ORGANISATION_CLAIM, MAX_ATTEMPTS, OPERATION_TIMEOUT,
     dynamodb_client,
 };
-use payments_core::domain::{
-    ExpectedVersion, OrganisationId, Payment, PaymentAttributes, PaymentId, Timestamp,
-};
-use payments_core::http::{self, ApiError, ApiRequest, ApiResponse, PROBLEM_JSON};
+use payments_core::domain::{OrganisationId, Payment, PaymentId, Timestamp};
+use payments_core::http::{self, PROBLEM_JSON};
 use payments_core::identity::Identity;
 use payments_core::repository::{
     DynamoDbRepository, HistoryEntry, PaymentRepository, TableDefinition,
@@ -55,8 +55,21 @@ use payments_core::testing::{
 };
 use payments_core::{App, PaymentError};
 
-/// The functions' `Timeout` in template.yaml: an answer later than this never reaches a client.
-const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
+use handler_tests::Function;
+
+/// The functions' `Timeout` in template.yaml (`Globals.Function.Timeout`): Lambda's deadline for
+/// each invocation, after which an answer never reaches a client.
+fn function_timeout() -> Duration {
+    static TIMEOUT: OnceLock<Duration> = OnceLock::new();
+    *TIMEOUT.get_or_init(|| {
+        let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+        let template: serde_norway::Value = serde_norway::from_str(&text).expect("template.yaml");
+        let seconds = template["Globals"]["Function"]["Timeout"]
+            .as_u64()
+            .expect("template.yaml sets Globals.Function.Timeout in seconds");
+        Duration::from_secs(seconds)
+    })
+}
 
 /// Tests that load a DynamoDB Local share it (read); the 500-create burst has it to itself
 /// (write), so that its queue does not push the others' calls past their timeouts.
@@ -86,7 +99,7 @@ async fn thirty_two_puts_with_one_if_match_have_one_winner_and_thirty_one_412s()
 
     let answers = together(32, |_| {
         let request = put.request();
-        async move { call(&app.identity, &app.payments, Route::Update, request).await }
+        async move { call(app, Function::UpdatePayment, request).await }
     })
     .await;
 
@@ -128,7 +141,7 @@ async fn thirty_two_posts_with_one_idempotency_key_create_one_payment_and_all_an
 
     let answers = together(32, |_| {
         let request = post.request();
-        async move { call(&app.identity, &app.payments, Route::Create, request).await }
+        async move { call(app, Function::CreatePayment, request).await }
     })
     .await;
 
@@ -136,7 +149,7 @@ async fn thirty_two_posts_with_one_idempotency_key_create_one_payment_and_all_an
     // retries with the same key.
     let mut retried = Vec::new();
     for answer in answers {
-        retried.push(retried_until_answered(app, Route::Create, &post, answer).await);
+        retried.push(retried_until_answered(app, Function::CreatePayment, &post, answer).await);
     }
     let answers = retried;
     assert!(
@@ -181,8 +194,8 @@ async fn five_hundred_concurrent_creates_are_each_listed_once_in_their_own_organ
             .header("idempotency-key", &format!("five-hundred-{i}"));
         let request = post.request();
         async move {
-            let first = call(&app.identity, &app.payments, Route::Create, request).await;
-            retried_until_answered(app, Route::Create, &post, first).await
+            let first = call(app, Function::CreatePayment, request).await;
+            retried_until_answered(app, Function::CreatePayment, &post, first).await
         }
     })
     .await;
@@ -238,7 +251,7 @@ async fn five_hundred_concurrent_creates_are_each_listed_once_in_their_own_organ
 /// turned away together do not come back together; a bounded number of times.
 async fn retried_until_answered(
     app: &App,
-    route: Route,
+    route: Function,
     event: &Event,
     mut answer: Answer,
 ) -> Answer {
@@ -256,7 +269,7 @@ async fn retried_until_answered(
         let backoff = Duration::from_secs(seconds << retry);
         let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
         tokio::time::sleep(backoff.mul_f64(0.5 + jitter)).await;
-        answer = call(&app.identity, &app.payments, route, event.request()).await;
+        answer = call(app, route, event.request()).await;
     }
     answer
 }
@@ -306,14 +319,17 @@ async fn an_update_racing_a_delete_never_resurrects_the_payment() {
         // One DELETE against PUTs at the version read (If-Match "1") and PUTs at any version.
         let answers = together(8, |i| {
             let (route, request) = match i {
-                0 => (Route::Delete, delete.request()),
+                0 => (Function::DeletePayment, delete.request()),
                 1..=4 => (
-                    Route::Update,
+                    Function::UpdatePayment,
                     put.clone().header("if-match", "\"1\"").request(),
                 ),
-                _ => (Route::Update, put.clone().header("if-match", "*").request()),
+                _ => (
+                    Function::UpdatePayment,
+                    put.clone().header("if-match", "*").request(),
+                ),
             };
-            async move { call(&app.identity, &app.payments, route, request).await }
+            async move { call(app, route, request).await }
         })
         .await;
 
@@ -335,21 +351,16 @@ async fn an_update_racing_a_delete_never_resurrects_the_payment() {
             if deleted == 204 {
                 break;
             }
-            deleted = call(
-                &app.identity,
-                &app.payments,
-                Route::Delete,
-                delete.request(),
-            )
-            .await
-            .status;
+            deleted = call(app, Function::DeletePayment, delete.request())
+                .await
+                .status;
         }
         assert_eq!(deleted, 204, "round {round}: the payment is deleted");
 
         let get = Event::fixture("get-payment", "found")
             .organisation(org)
             .payment(id);
-        let after = call(&app.identity, &app.payments, Route::Get, get.request()).await;
+        let after = call(app, Function::GetPayment, get.request()).await;
         after.assert_problem(404, "/problems/not-found");
         let history = table.payments().history(org, id).await.unwrap();
         let changes = versions_and_changes(&history);
@@ -380,7 +391,7 @@ async fn an_update_racing_a_delete_never_resurrects_the_payment() {
         assert!(updated.iter().all(|v| *v < last));
 
         let late = put.clone().header("if-match", "*").request();
-        let late = call(&app.identity, &app.payments, Route::Update, late).await;
+        let late = call(app, Function::UpdatePayment, late).await;
         late.assert_problem(404, "/problems/not-found");
         assert_eq!(table.payments().history(org, id).await.unwrap(), history);
     }
@@ -395,20 +406,7 @@ async fn an_update_racing_a_delete_never_resurrects_the_payment() {
 async fn writers_without_a_version_that_keep_losing_races_get_409_not_412() {
     let _shared = STORAGE.read().await;
     let table = TestTable::create().await;
-    let identity = jwt_identity();
-    // Just before each of our conditional writes, another writer commits the payment's next
-    // version: every race is lost, deterministically.
-    let other_writer = table.repository();
-    let payments = Payments::new(
-        Instrumented::new(table.repository()).before_write(move |id| {
-            let other_writer = other_writer.clone();
-            async move {
-                let stored = other_writer.get(id).await.unwrap().expect("a payment");
-                let next = stored.revise(example_attributes(), Timestamp::now());
-                other_writer.replace(&next).await.unwrap();
-            }
-        }),
-    );
+    let app = app_on(Instrumented::losing_every_race(table.repository()));
     let org = organisation();
     let id = table
         .payments()
@@ -424,8 +422,8 @@ async fn writers_without_a_version_that_keep_losing_races_get_409_not_412() {
         .payment(id)
         .header("if-match", "*");
 
-    let deleted = call(&identity, &payments, Route::Delete, delete.request()).await;
-    let updated = call(&identity, &payments, Route::Update, put.request()).await;
+    let deleted = call(&app, Function::DeletePayment, delete.request()).await;
+    let updated = call(&app, Function::UpdatePayment, put.request()).await;
 
     deleted.assert_retryable_problem(409, "/problems/conflict");
     updated.assert_retryable_problem(409, "/problems/conflict");
@@ -443,12 +441,13 @@ async fn a_throttled_read_is_retried_with_backoff_then_answered_503() {
         "com.amazon.coral.availability#ThrottlingException",
     ] {
         let replay = replay_client((0..=MAX_ATTEMPTS).map(|_| throttled(code)).collect());
-        let payments = Payments::new(DynamoDbRepository::new(
+        let app = app_on(DynamoDbRepository::new(
             scripted_client(replay.clone()).await,
             "payments",
         ));
 
-        let result = payments
+        let result = app
+            .payments
             .get(organisation(), PaymentId::generate(Timestamp::now()))
             .await;
 
@@ -463,12 +462,12 @@ async fn a_throttled_read_is_retried_with_backoff_then_answered_503() {
         );
 
         let replay = replay_client((0..=MAX_ATTEMPTS).map(|_| throttled(code)).collect());
-        let payments = Payments::new(DynamoDbRepository::new(
+        let app = app_on(DynamoDbRepository::new(
             scripted_client(replay.clone()).await,
             "payments",
         ));
         let get = Event::fixture("get-payment", "found").request();
-        let answer = call(&jwt_identity(), &payments, Route::Get, get).await;
+        let answer = call(&app, Function::GetPayment, get).await;
 
         answer.assert_retryable_problem(503, "/problems/unavailable");
         assert!(!answer.body.to_string().contains("Throughput"), "{code}");
@@ -480,13 +479,13 @@ async fn a_throttled_read_is_retried_with_backoff_then_answered_503() {
 async fn a_throttled_write_is_retried_and_succeeds_once_dynamodb_accepts_it() {
     let code = "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException";
     let replay = replay_client(vec![throttled(code), throttled(code), ok(json!({}))]);
-    let payments = Payments::new(DynamoDbRepository::new(
+    let app = app_on(DynamoDbRepository::new(
         scripted_client(replay.clone()).await,
         "payments",
     ));
     let post = Event::fixture("create-payment", "created").request();
 
-    let answer = call(&jwt_identity(), &payments, Route::Create, post).await;
+    let answer = call(&app, Function::CreatePayment, post).await;
 
     assert_eq!(answer.status, 201, "{answer:#?}");
     assert_eq!(targets(&replay), ["TransactWriteItems"; 3]);
@@ -496,13 +495,13 @@ async fn a_throttled_write_is_retried_and_succeeds_once_dynamodb_accepts_it() {
 async fn a_throttled_write_that_stays_throttled_answers_503() {
     let code = "com.amazon.coral.availability#ThrottlingException";
     let replay = replay_client((0..=MAX_ATTEMPTS).map(|_| throttled(code)).collect());
-    let payments = Payments::new(DynamoDbRepository::new(
+    let app = app_on(DynamoDbRepository::new(
         scripted_client(replay.clone()).await,
         "payments",
     ));
     let post = Event::fixture("create-payment", "created").request();
 
-    let answer = call(&jwt_identity(), &payments, Route::Create, post).await;
+    let answer = call(&app, Function::CreatePayment, post).await;
 
     answer.assert_retryable_problem(503, "/problems/unavailable");
     assert_eq!(targets(&replay).len(), MAX_ATTEMPTS as usize);
@@ -514,13 +513,13 @@ async fn a_throttled_write_that_stays_throttled_answers_503() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_transaction_cancelled_by_throttling_is_retried_with_backoff_then_answered_503() {
     let replay = replay_client(vec![cancelled(&["None", "ThrottlingError"]), ok(json!({}))]);
-    let payments = Payments::new(DynamoDbRepository::new(
+    let app = app_on(DynamoDbRepository::new(
         scripted_client(replay.clone()).await,
         "payments",
     ));
     let post = Event::fixture("create-payment", "created").request();
 
-    let answer = call(&jwt_identity(), &payments, Route::Create, post).await;
+    let answer = call(&app, Function::CreatePayment, post).await;
 
     assert_eq!(
         answer.status, 201,
@@ -533,13 +532,13 @@ async fn a_transaction_cancelled_by_throttling_is_retried_with_backoff_then_answ
             .map(|_| cancelled(&["None", "ThrottlingError"]))
             .collect(),
     );
-    let payments = Payments::new(DynamoDbRepository::new(
+    let app = app_on(DynamoDbRepository::new(
         scripted_client(replay.clone()).await,
         "payments",
     ));
     let post = Event::fixture("create-payment", "created").request();
 
-    let answer = call(&jwt_identity(), &payments, Route::Create, post).await;
+    let answer = call(&app, Function::CreatePayment, post).await;
 
     answer.assert_retryable_problem(503, "/problems/unavailable");
     assert!(
@@ -556,13 +555,13 @@ async fn a_transaction_cancelled_by_throttling_is_retried_with_backoff_then_answ
 async fn a_transaction_still_in_progress_after_the_retries_answers_503_not_500() {
     let code = "com.amazonaws.dynamodb.v20120810#TransactionInProgressException";
     let replay = replay_client((0..=MAX_ATTEMPTS).map(|_| throttled(code)).collect());
-    let payments = Payments::new(DynamoDbRepository::new(
+    let app = app_on(DynamoDbRepository::new(
         scripted_client(replay.clone()).await,
         "payments",
     ));
     let post = Event::fixture("create-payment", "created-with-idempotency-key").request();
 
-    let answer = call(&jwt_identity(), &payments, Route::Create, post).await;
+    let answer = call(&app, Function::CreatePayment, post).await;
 
     assert_eq!(
         targets(&replay).len(),
@@ -578,12 +577,9 @@ async fn a_transaction_still_in_progress_after_the_retries_answers_503_not_500()
 
 #[tokio::test]
 async fn the_sdk_gives_up_well_before_the_function_timeout() {
-    let template = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
-    let function_timeout = Duration::from_secs(globals_function_timeout(&template));
     let margin = Duration::from_secs(2);
 
-    assert_eq!(function_timeout, FUNCTION_TIMEOUT, "this file's bound");
-    assert!(OPERATION_TIMEOUT + margin <= function_timeout);
+    assert!(OPERATION_TIMEOUT + margin <= function_timeout());
     assert!(ATTEMPT_TIMEOUT < OPERATION_TIMEOUT);
     assert!(CONNECT_TIMEOUT < ATTEMPT_TIMEOUT);
     // The constants are what the functions' client is built with.
@@ -613,22 +609,21 @@ async fn a_dynamodb_that_never_answers_gets_503_before_the_function_times_out() 
         })
     };
     let client = own_retry_partition(dynamodb_client(Some(&endpoint)).await);
-    let payments = Payments::new(DynamoDbRepository::new(client, "payments"));
-    let identity = jwt_identity();
+    let app = app_on(DynamoDbRepository::new(client, "payments"));
 
     let get = Event::fixture("get-payment", "found").request();
     let ready = Event::fixture("health", "ready").request();
     let (answer, not_ready) = tokio::join!(
-        call(&identity, &payments, Route::Get, get),
-        call(&identity, &payments, Route::Health, ready),
+        call(&app, Function::GetPayment, get),
+        call(&app, Function::Health, ready),
     );
     held.abort();
 
     answer.assert_retryable_problem(503, "/problems/unavailable");
-    assert!(answer.elapsed < FUNCTION_TIMEOUT, "{:?}", answer.elapsed);
+    assert!(answer.elapsed < function_timeout(), "{:?}", answer.elapsed);
     not_ready.assert_retryable_problem(503, "/problems/unavailable");
     assert!(
-        not_ready.elapsed < FUNCTION_TIMEOUT,
+        not_ready.elapsed < function_timeout(),
         "{:?}",
         not_ready.elapsed
     );
@@ -656,23 +651,21 @@ async fn a_request_of_many_slow_dynamodb_calls_still_answers_before_the_function
             .http_client(dynamodb.clone())
             .build(),
     ));
-    let payments = Payments::new(DynamoDbRepository::new(client, "payments"));
+    let app = app_on(DynamoDbRepository::new(client, "payments"));
     let put = Event::fixture("update-payment", "updated")
         .organisation(org)
         .payment(stored.id())
         .header("if-match", "*")
         .request();
 
-    let answer = tokio::time::timeout(
-        FUNCTION_TIMEOUT,
-        call(&jwt_identity(), &payments, Route::Update, put),
-    )
-    .await;
+    let answer =
+        tokio::time::timeout(function_timeout(), call(&app, Function::UpdatePayment, put)).await;
 
     let answer = answer.unwrap_or_else(|_| {
         panic!(
-            "no answer within the function's {FUNCTION_TIMEOUT:?} after {} DynamoDB calls: \
+            "no answer within the function's {:?} after {} DynamoDB calls: \
              Lambda would have killed the function",
+            function_timeout(),
             dynamodb.calls.load(Ordering::SeqCst)
         )
     });
@@ -731,8 +724,8 @@ async fn an_outage_answers_503_promptly_and_leaves_nothing_half_written() {
     let health = |case| Event::fixture("health", case).request();
     let (ready, health_ready, health_alive) = tokio::join!(
         app.payments.ready(),
-        call(&app.identity, &app.payments, Route::Health, health("ready")),
-        call(&app.identity, &app.payments, Route::Health, health("alive")),
+        call(app, Function::Health, health("ready")),
+        call(app, Function::Health, health("alive")),
     );
     wait_until("requests run during the outage", || {
         log.lock()
@@ -758,7 +751,7 @@ async fn an_outage_answers_503_promptly_and_leaves_nothing_half_written() {
     let log = std::mem::take(&mut *log.lock().unwrap());
     for entry in &log {
         assert!(
-            entry.answer.elapsed < FUNCTION_TIMEOUT,
+            entry.answer.elapsed < function_timeout(),
             "answered within the function's timeout: {entry:#?}"
         );
         if entry.started > down || entry.answer.status >= 300 {
@@ -787,15 +780,15 @@ async fn an_outage_answers_503_promptly_and_leaves_nothing_half_written() {
     // Every acknowledged write is there; what a 503 answered may or may not have happened.
     let payments: BTreeSet<&str> = log.iter().filter_map(|e| e.payment.as_deref()).collect();
     for id in payments {
-        let answers = |route: Route| {
+        let answers = |route: Function| {
             log.iter()
                 .filter(move |e| e.route == route && e.payment.as_deref() == Some(id))
                 .map(|e| e.answer.status)
         };
         let read = app.payments.get(org, id.parse().unwrap()).await;
-        let deleted = answers(Route::Delete).any(|status| status == 204);
-        let delete_tried = answers(Route::Delete).next().is_some();
-        let updated = answers(Route::Update).any(|status| status == 200);
+        let deleted = answers(Function::DeletePayment).any(|status| status == 204);
+        let delete_tried = answers(Function::DeletePayment).next().is_some();
+        let updated = answers(Function::UpdatePayment).any(|status| status == 200);
         match read {
             Err(PaymentError::NotFound) if delete_tried => {}
             Ok(payment) if deleted => panic!("{id}: acknowledged deleted, yet {payment:?}"),
@@ -809,16 +802,15 @@ async fn an_outage_answers_503_promptly_and_leaves_nothing_half_written() {
     let keys: BTreeSet<&str> = log.iter().map(|e| e.key.as_str()).collect();
     for key in &keys {
         let retried = call(
-            &app.identity,
-            &app.payments,
-            Route::Create,
+            app,
+            Function::CreatePayment,
             create_event(org, key).request(),
         )
         .await;
         assert_eq!(retried.status, 201, "{key}: {retried:#?}");
-        let acknowledged = log
-            .iter()
-            .filter(|e| e.key == *key && e.route == Route::Create && e.answer.status == 201);
+        let acknowledged = log.iter().filter(|e| {
+            e.key == *key && e.route == Function::CreatePayment && e.answer.status == 201
+        });
         for entry in acknowledged {
             assert_eq!(entry.answer.id(), retried.id(), "{key}: one payment");
         }
@@ -855,7 +847,7 @@ async fn an_outage_answers_503_promptly_and_leaves_nothing_half_written() {
 /// One request of the outage test and what it answered.
 #[derive(Debug)]
 struct Logged {
-    route: Route,
+    route: Function,
     key: String,
     payment: Option<String>,
     started: Instant,
@@ -865,12 +857,13 @@ struct Logged {
 /// Create (with an `Idempotency-Key`), read, update at version 1, list, and delete one
 /// payment, stopping at the first answer that is not a success.
 async fn lifecycle(app: &'static App, org: OrganisationId, key: &str, log: &Mutex<Vec<Logged>>) {
-    let send = async |route: Route, payment: Option<&str>, event: Event| {
+    let send = async |route: Function, payment: Option<&str>, event: Event| {
         let started = Instant::now();
-        let answer = call(&app.identity, &app.payments, route, event.request()).await;
+        let answer = call(app, route, event.request()).await;
         let ok = answer.status < 300;
         let payment = payment.map(str::to_owned).or_else(|| {
-            (route == Route::Create && answer.status == 201).then(|| answer.id().to_owned())
+            (route == Function::CreatePayment && answer.status == 201)
+                .then(|| answer.id().to_owned())
         });
         log.lock().unwrap().push(Logged {
             route,
@@ -881,33 +874,39 @@ async fn lifecycle(app: &'static App, org: OrganisationId, key: &str, log: &Mute
         });
         ok.then_some(payment).flatten()
     };
-    let Some(id) = send(Route::Create, None, create_event(org, key)).await else {
+    let Some(id) = send(Function::CreatePayment, None, create_event(org, key)).await else {
         return;
     };
     let payment_id: PaymentId = id.parse().unwrap();
     let get = Event::fixture("get-payment", "found")
         .organisation(org)
         .payment(payment_id);
-    if send(Route::Get, Some(&id), get).await.is_none() {
+    if send(Function::GetPayment, Some(&id), get).await.is_none() {
         return;
     }
     let put = Event::fixture("update-payment", "updated")
         .organisation(org)
         .payment(payment_id)
         .header("if-match", "\"1\"");
-    if send(Route::Update, Some(&id), put).await.is_none() {
+    if send(Function::UpdatePayment, Some(&id), put)
+        .await
+        .is_none()
+    {
         return;
     }
     let list = Event::fixture("list-payments", "first-page")
         .organisation(org)
         .query(&[("limit", "5")]);
-    if send(Route::List, Some(&id), list).await.is_none() {
+    if send(Function::ListPayments, Some(&id), list)
+        .await
+        .is_none()
+    {
         return;
     }
     let delete = Event::fixture("delete-payment", "deleted-without-if-match")
         .organisation(org)
         .payment(payment_id);
-    send(Route::Delete, Some(&id), delete).await;
+    send(Function::DeletePayment, Some(&id), delete).await;
 }
 
 fn create_event(org: OrganisationId, key: &str) -> Event {
@@ -1058,116 +1057,19 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 // Requests and answers
 // ---------------------------------------------------------------------------------------------
 
-/// The routes, served as the functions serve them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Create,
-    Get,
-    Update,
-    Delete,
-    List,
-    Health,
-}
-
-/// One request through [`http::serve`] and the handler of `route`.
-async fn call<R: PaymentRepository>(
-    identity: &Identity,
-    payments: &Payments<R>,
-    route: Route,
-    request: Request,
-) -> Answer {
+/// One request through [`http::serve`] and `function`'s own handler (`<function>::handle`, what
+/// the function runs in Lambda), on `app`'s repository.
+async fn call<R: PaymentRepository>(app: &App<R>, function: Function, request: Request) -> Answer {
     let started = Instant::now();
-    let response = match route {
-        Route::Create => http::serve(identity, request, |r| create_payment(payments, r)).await,
-        Route::Get => http::serve(identity, request, |r| get_payment(payments, r)).await,
-        Route::Update => http::serve(identity, request, |r| update_payment(payments, r)).await,
-        Route::Delete => http::serve(identity, request, |r| delete_payment(payments, r)).await,
-        Route::List => http::serve(identity, request, |r| list_payments(payments, r)).await,
-        Route::Health => http::serve(identity, request, |r| health(payments, r)).await,
-    };
+    let response = http::serve(&app.identity, request, |r| function.handle(app, r)).await;
     Answer::of(response, started.elapsed())
 }
 
-// The functions' handlers (private to each function's main.rs), over any repository.
-
-async fn create_payment<R: PaymentRepository>(
-    payments: &Payments<R>,
-    request: ApiRequest<'_>,
-) -> Result<ApiResponse, ApiError> {
-    let organisation = request.organisation()?;
-    let idempotency_key = request.idempotency_key()?;
-    let attributes = PaymentAttributes::parse_request(&request.json_body()?)?;
-    let created = payments
-        .create(organisation, attributes, idempotency_key.as_ref())
-        .await?;
-    Ok(ApiResponse::created(&created))
-}
-
-async fn get_payment<R: PaymentRepository>(
-    payments: &Payments<R>,
-    request: ApiRequest<'_>,
-) -> Result<ApiResponse, ApiError> {
-    let organisation = request.organisation()?;
-    let id = request.payment_id()?;
-    let payment = payments.get(organisation, id).await?;
-    Ok(ApiResponse::payment(::http::StatusCode::OK, &payment))
-}
-
-async fn update_payment<R: PaymentRepository>(
-    payments: &Payments<R>,
-    request: ApiRequest<'_>,
-) -> Result<ApiResponse, ApiError> {
-    let organisation = request.organisation()?;
-    let id = request.payment_id()?;
-    let expected = request.required_if_match()?;
-    let attributes = PaymentAttributes::parse_request(&request.json_body()?)?;
-    let payment = payments
-        .update(organisation, id, expected, attributes)
-        .await?;
-    Ok(ApiResponse::payment(::http::StatusCode::OK, &payment))
-}
-
-async fn delete_payment<R: PaymentRepository>(
-    payments: &Payments<R>,
-    request: ApiRequest<'_>,
-) -> Result<ApiResponse, ApiError> {
-    let organisation = request.organisation()?;
-    let id = request.payment_id()?;
-    let expected = request.if_match()?.unwrap_or(ExpectedVersion::Any);
-    payments.delete(organisation, id, expected).await?;
-    Ok(ApiResponse::no_content())
-}
-
-async fn list_payments<R: PaymentRepository>(
-    payments: &Payments<R>,
-    request: ApiRequest<'_>,
-) -> Result<ApiResponse, ApiError> {
-    let organisation = request.organisation()?;
-    let (limit, cursor) = request.page()?;
-    let page = payments
-        .list(organisation, limit, cursor.as_deref())
-        .await?;
-    Ok(ApiResponse::page(&page, limit, cursor.as_deref()))
-}
-
-async fn health<R: PaymentRepository>(
-    payments: &Payments<R>,
-    request: ApiRequest<'_>,
-) -> Result<ApiResponse, ApiError> {
-    if request.path().ends_with("/ready") {
-        payments
-            .ready()
-            .await
-            .map_err(|error| ApiError::Unavailable(error.into()))?;
-        Ok(ApiResponse::json(
-            ::http::StatusCode::OK,
-            &json!({"status": "ready"}),
-        ))
-    } else {
-        Ok(ApiResponse::json(
-            ::http::StatusCode::OK,
-            &json!({"status": "alive"}),
-        ))
+/// The functions' app on `repository`, identifying callers as deployed.
+fn app_on<R: PaymentRepository>(repository: R) -> App<R> {
+    App {
+        payments: Payments::new(repository),
+        identity: jwt_identity(),
     }
 }
 
@@ -1218,8 +1120,16 @@ impl Event {
         self
     }
 
+    /// The event as the Lambda runtime hands it to a function: with the deadline of an
+    /// invocation that starts now.
     fn request(&self) -> Request {
-        lambda_http::request::from_str(&self.0.to_string()).expect("an HTTP API event")
+        let request =
+            lambda_http::request::from_str(&self.0.to_string()).expect("an HTTP API event");
+        let mut context = lambda_http::Context::default();
+        let deadline = SystemTime::now() + function_timeout();
+        let millis = deadline.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        context.deadline = u64::try_from(millis.as_millis()).unwrap();
+        request.with_lambda_context(context)
     }
 }
 
@@ -1307,7 +1217,7 @@ async fn list_all(app: &App, org: OrganisationId, limit: usize) -> Vec<Vec<Value
         let list = Event::fixture("list-payments", "first-page")
             .organisation(org)
             .query(&query);
-        let answer = call(&app.identity, &app.payments, Route::List, list.request()).await;
+        let answer = call(app, Function::ListPayments, list.request()).await;
         assert_eq!(answer.status, 200, "{answer:#?}");
         pages.push(answer.body["data"].as_array().unwrap().clone());
         match answer.body["links"]["next"].as_str() {
@@ -1346,27 +1256,6 @@ fn item_text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `Timeout` under `Globals:` / `Function:` in template.yaml (two-space indented YAML).
-fn globals_function_timeout(template: &str) -> u64 {
-    let (mut top, mut second) = ("", "");
-    for line in template.lines() {
-        let key = line.trim().split(':').next().unwrap_or_default();
-        if key.is_empty() || key.starts_with('#') {
-            continue;
-        }
-        match line.len() - line.trim_start().len() {
-            0 => top = key,
-            2 => second = key,
-            4 if (top, second, key) == ("Globals", "Function", "Timeout") => {
-                let value = line.trim().trim_start_matches("Timeout:").trim();
-                return value.parse().expect("Timeout is a number of seconds");
-            }
-            _ => {}
-        }
-    }
-    panic!("template.yaml sets no Globals.Function.Timeout");
 }
 
 // ---------------------------------------------------------------------------------------------
