@@ -72,9 +72,9 @@ pub fn lambda_environment(
 /// The CA certificates as Lambda's provided.al2023 lays them out: one PEM bundle, and a
 /// certificate directory without the one-file-per-certificate links of Debian's
 /// /etc/ssl/certs. The SDK's TLS set-up reads the bundle and every file of the directory at
-/// init, so on a Debian host, left alone, it would read some 140 files more than in Lambda
-/// (about 3 ms, for the floors and the functions alike). `BENCH_TRUST_STORE=host` keeps the
-/// host's layout.
+/// init, so on a Debian host, left alone, it would read some 140 files more than in Lambda, and
+/// every binary's init would be longer alike (docs/benchmarks.md, "Trust store").
+/// `BENCH_TRUST_STORE=host` keeps the host's layout.
 pub fn al2023_trust_store(work_dir: &Path) -> Result<Vec<(String, String)>, String> {
     let bundle = [
         "/etc/pki/tls/certs/ca-bundle.crt",

@@ -275,13 +275,13 @@ async fn retried_until_answered(
 }
 
 /// The functions' app on `table`, with attempt and operation timeouts long enough for DynamoDB
-/// Local's queue. DynamoDB Local runs one transaction at a time (about 140 creates a second on
-/// a 2-core machine), so 500 sent at once wait 4 s and more: past [`ATTEMPT_TIMEOUT`], which is
-/// tuned for DynamoDB itself, where requests do not queue behind each other. With the
-/// functions' timeouts most of the burst times out, and the SDK's retries of attempts that
-/// DynamoDB Local is still working through only lengthen its queue. What the timeouts do is
-/// tested on its own, below; a request that still runs out of time answers 503, and the
-/// client retries it with its `Idempotency-Key`.
+/// Local's queue. DynamoDB Local runs one transaction at a time (its rate on this project's
+/// machines: docs/benchmarks.md, "Figures the code refers to"), so 500 sent at once wait
+/// seconds: past [`ATTEMPT_TIMEOUT`], which is tuned for DynamoDB itself, where requests do not
+/// queue behind each other. With the functions' timeouts most of the burst times out, and the
+/// SDK's retries of attempts that DynamoDB Local is still working through only lengthen its
+/// queue. What the timeouts do is tested on its own, below; a request that still runs out of
+/// time answers 503, and the client retries it with its `Idempotency-Key`.
 fn patient_app(table: &TestTable) -> &'static App {
     let timeouts = TimeoutConfig::builder()
         .operation_timeout(Duration::from_secs(60))
@@ -290,10 +290,10 @@ fn patient_app(table: &TestTable) -> &'static App {
         .build();
     let config = table.client.config().to_builder().timeout_config(timeouts);
     let client = own_retry_partition(Client::from_conf(config.build()));
-    Box::leak(Box::new(App {
-        payments: Payments::new(DynamoDbRepository::new(client, &table.name)),
-        identity: jwt_identity(),
-    }))
+    Box::leak(Box::new(app_on(DynamoDbRepository::new(
+        client,
+        &table.name,
+    ))))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -691,10 +691,7 @@ async fn an_outage_answers_503_promptly_and_leaves_nothing_half_written() {
         .create_if_absent(&client)
         .await
         .unwrap();
-    let app: &'static App = Box::leak(Box::new(App {
-        payments: table.payments(),
-        identity: jwt_identity(),
-    }));
+    let app: &'static App = Box::leak(Box::new(app_on(table.repository())));
     let org = organisation();
     let log = Arc::new(Mutex::new(Vec::<Logged>::new()));
     let stop = Arc::new(AtomicBool::new(false));

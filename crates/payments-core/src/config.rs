@@ -95,8 +95,9 @@ impl Config {
 ///
 /// In a Lambda sandbox the credentials and region are in the environment, the first place the
 /// SDK's default chains look; naming those two providers skips building the rest of the chains
-/// (profile files, SSO, web identity, ECS, IMDS), which is about 1 ms of every cold start
-/// (docs/benchmarks.md). Anywhere else, or if the sandbox ever lacks them, the default chains.
+/// (profile files, SSO, web identity, ECS, IMDS), work at every cold start (measured in
+/// docs/benchmarks.md, "Figures the code refers to"). Anywhere else, or if the sandbox ever
+/// lacks them, the default chains.
 pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
     let timeouts = TimeoutConfig::builder()
         .operation_timeout(OPERATION_TIMEOUT)

@@ -16,7 +16,7 @@ pub fn init() {
 /// function's `LoggingConfig`), else `info`. `RUST_LOG` takes a level and per-target levels,
 /// as in `RUST_LOG=info,aws_smithy_runtime=debug` (`tracing_subscriber`'s `Targets`: the same
 /// syntax as `EnvFilter` without its span and field filters, which with its regex engine
-/// added 0.45 MB to every function, docs/benchmarks.md).
+/// made every function larger: docs/benchmarks.md, "Figures the code refers to").
 pub fn init_with_writer<W>(writer: W)
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,

@@ -182,7 +182,7 @@ impl StoredPayment {
 ///
 /// Only this service writes them, from attributes that passed every rule, so reading them back
 /// checks only that they are one JSON object. Parsing them again would cost every read the
-/// rules' time for nothing: a tenth of a page of twenty's CPU (docs/benchmarks.md, "Stored
+/// rules' time for nothing, a list page most of all (measured in docs/benchmarks.md, "Stored
 /// attributes are not parsed again"). [`StoredAttributes::parse`] applies the rules, for code
 /// that needs the values.
 #[derive(Debug, Clone, Serialize)]

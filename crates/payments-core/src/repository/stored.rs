@@ -4,7 +4,8 @@
 //! per 4 KB (summed over a query's items), attribute names included. As a DynamoDB map, a full
 //! payment's attributes are mostly field names, and put its items over a kilobyte; compressed,
 //! they leave the items under one, which halves the write units of every create, update and
-//! delete and cuts those of a list page (the sizes: docs/benchmarks.md, "Stored attributes").
+//! delete and cuts those of a list page (the sizes: docs/benchmarks.md,
+//! "Figures the code refers to").
 //!
 //! The value is one format byte, then the attributes' JSON (exactly as the API returns them:
 //! amounts are decimal strings, nothing is rounded) compressed with raw DEFLATE (RFC 1951),
@@ -21,7 +22,7 @@ use crate::domain::StoredAttributes;
 const DEFLATED_JSON: u8 = 1;
 
 /// DEFLATE level: 1, the fastest, compresses a payment nearly as small as the best level
-/// does (docs/benchmarks.md).
+/// does (docs/benchmarks.md, "Figures the code refers to").
 const LEVEL: u8 = 1;
 
 /// A request body is at most 32 KiB, so attributes that inflate to more than this are not ours.
