@@ -1,10 +1,15 @@
-//! The payments service's shared crate: the domain, the DynamoDB repository, the payment
-//! operations, and the HTTP adapter that the six Lambda functions share.
+//! The payments service's shared crate: the domain, the repositories, the payment operations,
+//! and the HTTP adapter that the six Lambda functions share.
 //!
-//! - [`domain`]: types that cannot hold a bad value, and request parsing. No AWS, no HTTP.
-//! - [`repository`]: the [`repository::PaymentRepository`] trait and its DynamoDB implementation.
-//! - [`service`]: the operations the routes call, with tenancy, concurrency and idempotency.
-//! - [`http`]: requests, responses, media types and problem+json.
+//! - [`domain`]: types that cannot hold a bad value, and the one parser that builds them from
+//!   requests and stored attributes. No AWS, no HTTP.
+//! - [`repository`]: the [`repository::PaymentRepository`] trait, its DynamoDB implementation
+//!   and an in-memory one on the same contract.
+//! - [`service`]: the operations the routes call, with tenancy, concurrency and idempotency,
+//!   at the time of an injected [`service::Clock`].
+//! - [`identity`]: whose organisation a request acts for.
+//! - [`http`]: requests, responses, media types, deadlines and problem+json.
+//! - [`app`]: what a handler is given; [`config`]: what a function reads at start.
 
 pub mod app;
 pub mod config;

@@ -265,7 +265,7 @@ fn join(path: &str, name: &str) -> String {
 }
 
 /// A value made of members of an object, read and written beside the object's other members:
-/// a struct declared with [`json_object!`] and flattened into its parent (`Names` is `()`), or
+/// a struct declared with `json_object!` and flattened into its parent (`Names` is `()`), or
 /// [`crate::domain::Money`] as an amount and a currency (`Names` says which two members).
 pub trait FromMembers: Sized {
     /// The member names this value is read from, when the type does not fix them.
