@@ -32,21 +32,23 @@ pub use response::{ApiResponse, etag};
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 
 /// How long a request that comes with no invocation deadline may run: one served outside the
-/// Lambda runtime, as tests and hand-built events are.
+/// Lambda runtime, as tests and hand-built events are, or by an emulator that sends no real
+/// deadline.
 pub const TIME_WITHOUT_DEADLINE: Duration = Duration::from_secs(8);
 
 /// How long `request` may run from `now`: until [`DEADLINE_MARGIN`] before the deadline of
 /// its invocation, which the runtime puts in the request's Lambda context (from the Runtime
 /// API's `Lambda-Runtime-Deadline-Ms`, so from the function's configured timeout), or
-/// [`TIME_WITHOUT_DEADLINE`] when there is none.
+/// [`TIME_WITHOUT_DEADLINE`] when there is none. A deadline already past when the request
+/// starts is no real invocation's (Lambda hands over an invocation before its deadline, while
+/// `cargo lambda watch` sends a constant 600000, a moment in 1970), and counts as none.
 fn time_allowed(request: &Request, now: SystemTime) -> Duration {
-    match request.lambda_context_ref() {
-        Some(context) if context.deadline > 0 => context
-            .deadline()
-            .duration_since(now)
-            .unwrap_or_default()
-            .saturating_sub(DEADLINE_MARGIN),
-        _ => TIME_WITHOUT_DEADLINE,
+    let left = request
+        .lambda_context_ref()
+        .and_then(|context| context.deadline().duration_since(now).ok());
+    match left {
+        Some(left) => left.saturating_sub(DEADLINE_MARGIN),
+        None => TIME_WITHOUT_DEADLINE,
     }
 }
 
@@ -220,15 +222,22 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
         let ten_seconds_left = invoked(request(None), now + Duration::from_secs(10));
         let nearly_out = invoked(request(None), now + DEADLINE_MARGIN / 2);
-        let past = invoked(request(None), now - Duration::from_secs(1));
+        let cargo_lambda_watch = invoked(
+            request(None),
+            SystemTime::UNIX_EPOCH + Duration::from_millis(600_000),
+        );
 
         assert_eq!(
             time_allowed(&ten_seconds_left, now),
             Duration::from_secs(10) - DEADLINE_MARGIN
         );
         assert_eq!(time_allowed(&nearly_out, now), Duration::ZERO);
-        assert_eq!(time_allowed(&past, now), Duration::ZERO);
         assert_eq!(time_allowed(&request(None), now), TIME_WITHOUT_DEADLINE);
+        assert_eq!(
+            time_allowed(&cargo_lambda_watch, now),
+            TIME_WITHOUT_DEADLINE,
+            "a deadline already past is no real invocation's"
+        );
     }
 
     #[tokio::test]
