@@ -50,7 +50,9 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+data_in=.dynamodb/
 if [ -n "${DEV_IN_MEMORY:-}" ]; then
+  data_in="memory only"
   scripts/dynamodb-local.sh start "$DYNAMODB_PORT"
 else
   scripts/dynamodb-local.sh start "$DYNAMODB_PORT" .dynamodb
@@ -61,7 +63,7 @@ cargo run --quiet -p dev-tools --bin create-table
 cat <<MSG
 
   Payments API: http://127.0.0.1:$API_PORT   (AUTH_MODE=none, organisation $DEV_ORGANISATION_ID)
-  DynamoDB Local: $DYNAMODB_ENDPOINT, table $TABLE_NAME, data in ${DEV_IN_MEMORY:+memory only}${DEV_IN_MEMORY:-.dynamodb/}
+  DynamoDB Local: $DYNAMODB_ENDPOINT, table $TABLE_NAME, data in $data_in
 
   Try:
     curl -s http://127.0.0.1:$API_PORT/payments -H 'Content-Type: application/json' \\

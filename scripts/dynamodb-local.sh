@@ -4,7 +4,7 @@
 # and region, sees the same tables.
 #
 #   scripts/dynamodb-local.sh start PORT [DATA_DIR]   in memory unless DATA_DIR is given; waits until it answers
-#   scripts/dynamodb-local.sh stop PORT
+#   scripts/dynamodb-local.sh stop PORT                stops it, and waits until it has gone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,7 +64,14 @@ start)
   ;;
 stop)
   if [ -f "$pid_file" ]; then
-    kill "$(cat "$pid_file")" 2>/dev/null || true
+    pid=$(cat "$pid_file")
+    kill "$pid" 2>/dev/null || true
+    # Gone when this returns, so that the port is free and nothing is left running.
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
     rm -f "$pid_file"
   fi
   ;;

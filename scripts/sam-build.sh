@@ -6,6 +6,10 @@
 #
 #   scripts/sam-build.sh [extra sam build options]
 #
+# SAM_BUILD_DIR (default .aws-sam/build, what sam deploy deploys) builds elsewhere: make sam-local
+# builds for this machine's architecture into .aws-sam/local, so it never replaces the build a
+# deploy would ship. SAM_BUILD_MODE=debug (read by sam build itself) builds without --release.
+#
 # Architecture: arm64 when this machine's Rust toolchain has (or can fetch) the
 # aarch64-unknown-linux-gnu target, else x86_64 (scripts/tools.sh arch; LAMBDA_ARCHITECTURE=x86_64
 # forces it). The template's Architecture parameter is passed to sam build, which honours it,
@@ -23,20 +27,23 @@ arch=$(scripts/tools.sh arch)
 export PATH="$PWD/.venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
 
+build_dir=${SAM_BUILD_DIR:-.aws-sam/build}
+profile="release, fat LTO: a clean build takes a while"
+if [ "${SAM_BUILD_MODE:-}" = debug ]; then profile="debug"; fi
+
 expected=$(grep -c 'BuildMethod: rust-cargolambda' template.yaml)
-echo "sam build: $expected functions for $arch (release, fat LTO: a clean build takes a while)" >&2
+echo "sam build: $expected functions for $arch into $build_dir ($profile)" >&2
 
 start=$(date +%s)
-sam build --parameter-overrides "Architecture=$arch" "$@"
+sam build --build-dir "$build_dir" --parameter-overrides "Architecture=$arch" "$@"
 elapsed=$(($(date +%s) - start))
 
 # Pin the built template to the architecture just built.
-.venv/bin/python - "$arch" <<'EOF'
+.venv/bin/python - "$arch" "$build_dir/template.yaml" <<'EOF'
 import sys
 from samcli.yamlhelper import yaml_dump, yaml_parse
 
-arch = sys.argv[1]
-path = ".aws-sam/build/template.yaml"
+arch, path = sys.argv[1:]
 with open(path) as f:
     template = yaml_parse(f.read())
 template.setdefault("Globals", {}).setdefault("Function", {})["Architectures"] = [arch]
@@ -54,7 +61,7 @@ x86_64) want_machine=62 ;; # EM_X86_64
 esac
 
 shopt -s nullglob
-binaries=(.aws-sam/build/*/bootstrap)
+binaries=("$build_dir"/*/bootstrap)
 status=0
 echo "built in ${elapsed}s:"
 for bin in "${binaries[@]}"; do
@@ -68,10 +75,10 @@ for bin in "${binaries[@]}"; do
   fi
 done
 if [ "${#binaries[@]}" -ne "$expected" ]; then
-  echo "error: expected $expected bootstrap files under .aws-sam/build/*/, found ${#binaries[@]}" >&2
+  echo "error: expected $expected bootstrap files under $build_dir/*/, found ${#binaries[@]}" >&2
   status=1
 fi
 if [ "$arch" = x86_64 ]; then
-  echo "note: built for x86_64 (arm64 unavailable here); .aws-sam/build/template.yaml is pinned to x86_64" >&2
+  echo "note: built for x86_64; $build_dir/template.yaml is pinned to x86_64" >&2
 fi
 exit "$status"

@@ -40,7 +40,10 @@ API_PORT=$api_port DYNAMODB_PORT=$stack_dynamodb_port DEV_IN_MEMORY=1 DEV_IGNORE
   scripts/dev.sh >.run/e2e-stack.log 2>&1 &
 stack_pid=$!
 scripts/wait-for-stack.sh "$stack_pid" "http://127.0.0.1:$api_port" .run/e2e-stack.log
-BASE_URL="http://127.0.0.1:$api_port" cargo test --locked -p e2e
+BASE_URL="http://127.0.0.1:$api_port" E2E_STACK=cargo-lambda cargo test --locked -p e2e
+
+echo "== the README's cargo lambda invoke replays, as written, against the same local stack"
+API_PORT=$api_port DYNAMODB_PORT=$stack_dynamodb_port .venv/bin/python scripts/replay-check.py cargo-lambda
 
 echo "== Schemathesis: docs/openapi.yaml against the same local stack"
-scripts/schemathesis.sh "http://127.0.0.1:$api_port"
+SCHEMATHESIS_STACK=cargo-lambda scripts/schemathesis.sh "http://127.0.0.1:$api_port"

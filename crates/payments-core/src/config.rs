@@ -49,11 +49,16 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    ///
+    /// A variable set to the empty string is unset: template.yaml declares `AUTH_MODE`,
+    /// `DEFAULT_ORGANISATION_ID` and `DYNAMODB_ENDPOINT` for every function (so that `sam local`
+    /// can override them), with empty values where AWS needs none.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let lookup = |name: &str| lookup(name).filter(|value| !value.is_empty());
         let table_name = lookup("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
         let claim =
             lookup("ORGANISATION_CLAIM").unwrap_or_else(|| DEFAULT_ORGANISATION_CLAIM.to_owned());

@@ -5,6 +5,7 @@
 //! organisation at the same time: the tests only make claims about payments they created.
 
 mod helpers;
+mod hostile;
 mod lifecycle;
 mod listing;
 mod requests;
