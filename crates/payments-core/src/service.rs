@@ -1,9 +1,7 @@
 //! The payment operations the routes call: tenancy, concurrency and idempotency rules on top
 //! of a [`PaymentRepository`], at the time a [`Clock`] tells.
 
-use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 
 use crate::domain::{
     ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, Payment, PaymentAttributes,
@@ -21,8 +19,10 @@ pub const IDEMPOTENCY_WINDOW: time::Duration = time::Duration::hours(24);
 const ANY_VERSION_ATTEMPTS: u32 = 3;
 
 /// Where the operations read the time: the host's clock in the functions, one the test sets
-/// in tests of expiry and of hosts whose clocks disagree.
-pub trait Clock: Send + Sync + fmt::Debug {
+/// in tests of expiry and of hosts whose clocks disagree. A type parameter of [`Payments`]
+/// rather than a trait object, so that a function that never reads the time (health) carries
+/// no clock.
+pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;
 }
 
@@ -76,11 +76,11 @@ pub struct PaymentPage {
     pub next_cursor: Option<String>,
 }
 
-/// The payment operations, each scoped to the caller's organisation.
+/// The payment operations, each scoped to the caller's organisation, at the time `C` tells.
 #[derive(Debug, Clone)]
-pub struct Payments<R> {
+pub struct Payments<R, C = SystemClock> {
     repository: R,
-    clock: Arc<dyn Clock>,
+    clock: C,
 }
 
 impl From<RepositoryError> for PaymentError {
@@ -99,13 +99,12 @@ impl<R: PaymentRepository> Payments<R> {
     pub fn new(repository: R) -> Self {
         Self::with_clock(repository, SystemClock)
     }
+}
 
+impl<R: PaymentRepository, C: Clock> Payments<R, C> {
     /// The operations on `repository`, at the time `clock` tells.
-    pub fn with_clock(repository: R, clock: impl Clock + 'static) -> Self {
-        Self {
-            repository,
-            clock: Arc::new(clock),
-        }
+    pub fn with_clock(repository: R, clock: C) -> Self {
+        Self { repository, clock }
     }
 
     pub fn repository(&self) -> &R {

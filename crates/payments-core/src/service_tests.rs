@@ -8,7 +8,7 @@ use crate::testing::{
 };
 
 /// The operations on an empty in-memory repository, at 2100-01-01 until the test moves the clock.
-fn payments() -> (Payments<InMemoryRepository>, ManualClock) {
+fn payments() -> (Payments<InMemoryRepository, ManualClock>, ManualClock) {
     let clock = ManualClock::new("2100-01-01T00:00:00.000Z".parse().unwrap());
     (
         Payments::with_clock(InMemoryRepository::new(), clock.clone()),
@@ -38,7 +38,7 @@ fn replayed(result: Result<Created, PaymentError>) -> StoredPayment {
     }
 }
 
-fn count(payments: &Payments<InMemoryRepository>, sk_prefix: &str) -> usize {
+fn count(payments: &Payments<InMemoryRepository, ManualClock>, sk_prefix: &str) -> usize {
     payments
         .repository()
         .items()
