@@ -6,7 +6,7 @@ API_PORT ?= 9000
 DYNAMODB_PORT ?= 8000
 export API_PORT DYNAMODB_PORT
 
-.PHONY: help dev sam-local seed test test-sam test-e2e tools lint build bench load clean
+.PHONY: help dev sam-local seed test test-sam test-e2e tools lint build bench capacity load clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ build: tools ## sam build: six bootstrap binaries under .aws-sam/build
 
 bench: tools ## Cold start, warm CPU, memory, size and DynamoDB capacity beside the floors (docs/benchmarks.md)
 	@scripts/bench.sh
+
+capacity: tools ## DynamoDB units per operation (index writes included) and where a workload's writes land, sharded or not
+	@scripts/capacity.sh
 
 load: tools ## N clients for T seconds against an in-memory local stack (LOAD_CLIENTS, LOAD_SECONDS; docs/benchmarks.md)
 	@scripts/load.sh

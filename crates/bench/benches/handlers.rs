@@ -99,6 +99,7 @@ async fn app(dynamodb: &InProcessDynamoDb) -> (&'static App, Client) {
         identity: Identity::Jwt {
             claim: DEFAULT_ORGANISATION_CLAIM.to_owned(),
         },
+        list_shards: Default::default(),
     };
     let base = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
     let client = Client::from_conf(

@@ -1,7 +1,8 @@
 //! DynamoDB capacity per API operation, measured on the repository's own calls: an SDK
-//! interceptor on the client asks every call for `ReturnConsumedCapacity::TOTAL` and records
+//! interceptor on the client asks every call for `ReturnConsumedCapacity::INDEXES` and records
 //! what DynamoDB (Local) reports, beside the AWS figure computed from the sizes of the items
-//! read and written. The repository is not changed for it.
+//! read and written, the list index's writes included (GSI1 projects every attribute, so each
+//! write of a current item also writes its index entry). The repository is not changed for it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,19 +30,30 @@ pub struct Call {
     pub strongly_consistent: bool,
     /// What DynamoDB reported (`ConsumedCapacity.CapacityUnits`), if anything.
     pub reported: Option<f64>,
-    /// Read and write units on AWS, from the item sizes (on-demand and provisioned alike).
+    /// Read and write units on AWS, from the item sizes (on-demand and provisioned alike):
+    /// the table's, and GSI1's (the index entries the writes put or delete).
     pub aws_read: f64,
     pub aws_write: f64,
+    pub aws_index_write: f64,
 }
 
 /// The interceptor; clone it into a client config and read [`CapacityMeter::take`].
 #[derive(Debug, Clone, Default)]
 pub struct CapacityMeter {
     calls: Arc<Mutex<Vec<Call>>>,
-    /// Sizes of items last seen by key, for a transactional Delete (billed on the deleted
-    /// item's size) and a Put over an existing item (billed on the larger of old and new).
-    sizes: Arc<Mutex<HashMap<(String, String), usize>>>,
+    /// Items last seen by key, for a transactional Delete (billed on the deleted item's size)
+    /// and a Put over an existing item (billed on the larger of old and new), and their index
+    /// entries.
+    sizes: Arc<Mutex<HashMap<(String, String), Seen>>>,
     pending_writes: Arc<Mutex<Vec<usize>>>,
+    pending_index_writes: Arc<Mutex<f64>>,
+}
+
+/// An item's size and the GSI1 partition it is indexed under, if any.
+#[derive(Debug, Clone)]
+struct Seen {
+    size: usize,
+    index_partition: Option<String>,
 }
 
 impl CapacityMeter {
@@ -53,13 +65,46 @@ impl CapacityMeter {
     fn remember(&self, item: &Item) -> usize {
         let size = item_size(item);
         if let Some(key) = key_of(item) {
-            self.sizes.lock().unwrap().insert(key, size);
+            let index_partition = index_partition(item);
+            self.sizes.lock().unwrap().insert(
+                key,
+                Seen {
+                    size,
+                    index_partition,
+                },
+            );
         }
         size
     }
 
+    fn known(&self, key: &Item) -> Option<Seen> {
+        self.sizes.lock().unwrap().get(&key_of(key)?).cloned()
+    }
+
     fn known_size(&self, key: &Item) -> Option<usize> {
-        self.sizes.lock().unwrap().get(&key_of(key)?).copied()
+        self.known(key).map(|seen| seen.size)
+    }
+}
+
+fn index_partition(item: &Item) -> Option<String> {
+    item.get("gsi1pk")?.as_s().ok().cloned()
+}
+
+/// GSI1 write units of replacing `old` (if any) by an item of `new_size` indexed under
+/// `new_partition` (if any): AWS's rules for a global secondary index, with the entry the size
+/// of the item (the index projects every attribute). An entry put or deleted is one write of
+/// its size; one rewritten under the same key is one write; one that moves is a delete and a
+/// put.
+fn index_write_units(old: Option<&Seen>, new_size: usize, new_partition: Option<&str>) -> f64 {
+    let old_partition = old.and_then(|seen| seen.index_partition.as_deref());
+    match (old_partition, new_partition) {
+        (None, None) => 0.0,
+        (None, Some(_)) => write_units(new_size),
+        (Some(_), None) => write_units(old.map_or(0, |seen| seen.size)),
+        (Some(old_key), Some(new_key)) if old_key == new_key => {
+            write_units(new_size.max(old.map_or(0, |seen| seen.size)))
+        }
+        (Some(_), Some(_)) => write_units(old.map_or(0, |seen| seen.size)) + write_units(new_size),
     }
 }
 
@@ -81,20 +126,25 @@ impl Intercept for CapacityMeter {
     ) -> Result<(), BoxError> {
         let input = context.input_mut();
         if let Some(input) = input.downcast_mut::<GetItemInput>() {
-            input.return_consumed_capacity = Some(ReturnConsumedCapacity::Total);
+            input.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes);
         } else if let Some(input) = input.downcast_mut::<QueryInput>() {
-            input.return_consumed_capacity = Some(ReturnConsumedCapacity::Total);
+            input.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes);
         } else if let Some(input) = input.downcast_mut::<TransactWriteItemsInput>() {
-            input.return_consumed_capacity = Some(ReturnConsumedCapacity::Total);
+            input.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes);
             let mut writes = Vec::new();
+            let mut index_writes = 0.0;
             for item in input.transact_items.iter().flatten() {
                 if let Some(put) = &item.put {
                     let new = item_size(&put.item);
-                    let old = self.known_size(&put.item).unwrap_or(0);
-                    writes.push(new.max(old));
+                    let old = self.known(&put.item);
+                    writes.push(new.max(old.as_ref().map_or(0, |seen| seen.size)));
+                    index_writes +=
+                        index_write_units(old.as_ref(), new, index_partition(&put.item).as_deref());
                     self.remember(&put.item);
                 } else if let Some(delete) = &item.delete {
-                    writes.push(self.known_size(&delete.key).unwrap_or(0));
+                    let old = self.known(&delete.key);
+                    index_writes += index_write_units(old.as_ref(), 0, None);
+                    writes.push(old.map_or(0, |seen| seen.size));
                 } else if let Some(update) = &item.update {
                     writes.push(self.known_size(&update.key).unwrap_or(0));
                 } else if item.condition_check.is_some() {
@@ -102,6 +152,7 @@ impl Intercept for CapacityMeter {
                 }
             }
             *self.pending_writes.lock().unwrap() = writes;
+            *self.pending_index_writes.lock().unwrap() = index_writes;
         }
         Ok(())
     }
@@ -116,10 +167,12 @@ impl Intercept for CapacityMeter {
             // A cancelled transaction (a condition failed) reports no capacity; what it would
             // cost if billed in full is the upper bound shown.
             let sizes = std::mem::take(&mut *self.pending_writes.lock().unwrap());
+            let index_writes = std::mem::take(&mut *self.pending_index_writes.lock().unwrap());
             if !sizes.is_empty() {
                 self.calls.lock().unwrap().push(Call {
                     operation: "TransactWriteItems, cancelled",
                     aws_write: sizes.iter().map(|size| 2.0 * write_units(*size)).sum(),
+                    aws_index_write: index_writes,
                     item_sizes: sizes,
                     strongly_consistent: true,
                     reported: None,
@@ -138,6 +191,7 @@ impl Intercept for CapacityMeter {
                 strongly_consistent: true,
                 reported: reported(output.consumed_capacity()),
                 aws_write: 0.0,
+                aws_index_write: 0.0,
             }
         } else if let Some(output) = output.downcast_ref::<QueryOutput>() {
             let sizes: Vec<usize> = output.items().iter().map(item_size).collect();
@@ -149,13 +203,17 @@ impl Intercept for CapacityMeter {
                 strongly_consistent: false,
                 reported: reported(output.consumed_capacity()),
                 aws_write: 0.0,
+                aws_index_write: 0.0,
             }
         } else if let Some(output) = output.downcast_ref::<TransactWriteItemsOutput>() {
             let sizes = std::mem::take(&mut *self.pending_writes.lock().unwrap());
+            let index_writes = std::mem::take(&mut *self.pending_index_writes.lock().unwrap());
             Call {
                 operation: "TransactWriteItems",
-                // A transactional write costs two write units per KB of each item.
+                // A transactional write costs two write units per KB of each item; the index
+                // entries DynamoDB maintains for it are standard writes.
                 aws_write: sizes.iter().map(|size| 2.0 * write_units(*size)).sum(),
+                aws_index_write: index_writes,
                 item_sizes: sizes,
                 strongly_consistent: true,
                 reported: output
@@ -241,6 +299,31 @@ mod tests {
         assert_eq!(write_units(0), 1.0);
         assert_eq!(write_units(1024), 1.0);
         assert_eq!(write_units(1025), 2.0);
+    }
+
+    #[test]
+    fn index_writes_follow_the_entry() {
+        let seen = |partition: Option<&str>| Seen {
+            size: 963,
+            index_partition: partition.map(str::to_owned),
+        };
+        assert_eq!(index_write_units(None, 963, Some("ORG#a")), 1.0, "created");
+        assert_eq!(index_write_units(None, 963, None), 0.0, "a history version");
+        assert_eq!(
+            index_write_units(Some(&seen(Some("ORG#a"))), 963, Some("ORG#a")),
+            1.0,
+            "updated in place"
+        );
+        assert_eq!(
+            index_write_units(Some(&seen(Some("ORG#a"))), 963, Some("ORG#a#1")),
+            2.0,
+            "moved"
+        );
+        assert_eq!(
+            index_write_units(Some(&seen(Some("ORG#a"))), 0, None),
+            1.0,
+            "deleted"
+        );
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! - [`cold`]: process start to first `next` poll (init) and to first response, and peak RSS.
 //! - [`dynamodb_proxy`]: how much of a first response is DynamoDB Local's own time.
 //! - [`capacity`]: DynamoDB capacity units per API operation.
+//! - [`capacity_model`]: where a workload's write units land, from the code's keys.
 //! - [`report`]: the summary table of `docs/benchmarks.md`.
 
 pub mod capacity;
+pub mod capacity_model;
 pub mod cold;
 pub mod dynamodb_proxy;
 pub mod report;

@@ -5,12 +5,15 @@
 //!              [--only a,b] [--skip-rss] [--skip-capacity] [--out .run/bench/results.json]
 //! bench report [--results .run/bench/results.json] [--sizes .run/bench/sizes.tsv]
 //!              [--criterion target/criterion]
+//! bench capacity --endpoint URL
 //! ```
 //!
 //! `run` measures cold starts (interleaved: one run of every binary per round, so a noisy
 //! moment of the machine falls on all of them alike), peak RSS, and DynamoDB capacity per
 //! operation, and writes them to `--out`. `report` prints the summary table of
 //! docs/benchmarks.md from those results, the binary sizes and criterion's estimates.
+//! `capacity` (`make capacity`) measures the capacity table alone and prints it with the
+//! capacity model ([`bench::capacity_model`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,7 +31,9 @@ use payments_core::domain::{
     ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, Payment, PaymentAttributes,
     Timestamp,
 };
-use payments_core::repository::{DynamoDbRepository, PaymentRepository, TableDefinition};
+use payments_core::repository::{
+    DynamoDbRepository, ListShards, PaymentRepository, TableDefinition,
+};
 use payments_core::service::Payments;
 use serde_json::{Value, json};
 
@@ -37,6 +42,11 @@ const FIXTURE_PAYMENT: &str = "0b7c3c52-5a0e-4b8e-9d2f-6f1a2c7e9b41";
 const FIXTURE_ORGANISATION: &str = "5e1f0d7a-3c2b-4e8f-a6d9-1b2c3d4e5f60";
 /// More than a default page (20), so a listing reads a full page and one more item.
 const LISTED_PAYMENTS: usize = 25;
+/// The list index shards of the capacity table's sharded organisations: what the README
+/// suggests for one that creates 1,000 and 10,000 payments a second.
+const HOT_ORGANISATION_SHARDS: [u16; 2] = [8, 32];
+/// Payments of each sharded organisation listed by the capacity table: several pages' worth.
+const HOT_ORGANISATION_PAYMENTS: usize = 200;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -46,6 +56,7 @@ fn main() -> Result<(), Error> {
     let options = Options::parse(args)?;
     match command.as_str() {
         "run" => run(&options),
+        "capacity" => capacity_only(&options),
         "report" => {
             let results = read_json(&options.path("results", ".run/bench/results.json"))?;
             let sizes = report::read_sizes(&options.path("sizes", ".run/bench/sizes.tsv"));
@@ -99,6 +110,18 @@ impl Options {
     fn flag(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }
+}
+
+fn capacity_only(options: &Options) -> Result<(), Error> {
+    let endpoint = options.get("endpoint").ok_or("--endpoint is required")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let store = runtime.block_on(Store::create(endpoint))?;
+    let rows = runtime.block_on(measure_capacity(endpoint, &store))?;
+    print!("{}", report::capacity_table(&rows));
+    print!("{}", bench::capacity_model::report(&rows));
+    Ok(())
 }
 
 fn run(options: &Options) -> Result<(), Error> {
@@ -370,8 +393,18 @@ async fn measure_capacity(endpoint: &str, store: &Store) -> Result<Vec<Value>, E
             .interceptor(meter.clone())
             .build(),
     );
-    let payments = Payments::new(DynamoDbRepository::new(client, &store.table));
     let organisation = store.organisation;
+    let hot: Vec<(u16, OrganisationId)> = HOT_ORGANISATION_SHARDS
+        .into_iter()
+        .map(|count| (count, uuid::Uuid::new_v4().into()))
+        .collect();
+    let setting: Vec<String> = hot
+        .iter()
+        .map(|(count, organisation)| format!("{organisation}={count}"))
+        .collect();
+    let shards = ListShards::parse(&setting.join(" ")).map_err(|e| e.to_string())?;
+    let payments =
+        Payments::new(DynamoDbRepository::new(client, &store.table).with_list_shards(shards));
     let attributes = || store.attributes.clone();
     let key: IdempotencyKey = format!("bench-{}", uuid::Uuid::new_v4())
         .parse()
@@ -415,6 +448,34 @@ async fn measure_capacity(endpoint: &str, store: &Store) -> Result<Vec<Value>, E
         .delete(organisation, id, ExpectedVersion::Any)
         .await?;
     row("delete", 2);
+
+    for (count, hot) in hot {
+        let label = |operation: &str| format!("{operation}, {count} shards");
+        for _ in 0..HOT_ORGANISATION_PAYMENTS {
+            payments.create(hot, attributes(), None).await?;
+        }
+        meter.take();
+        let created = payments.create(hot, attributes(), None).await?;
+        row(&label("create"), 2);
+        payments
+            .update(
+                hot,
+                created.id(),
+                ExpectedVersion::Exactly(created.version()),
+                attributes(),
+            )
+            .await?;
+        row(&label("update (If-Match: version)"), 2);
+        let first = payments.list(hot, PageSize::DEFAULT, None).await?;
+        row(&label("list (20 of more)"), 0);
+        payments
+            .list(hot, PageSize::DEFAULT, first.next_cursor.as_deref())
+            .await?;
+        row(&label("list, next page"), 0);
+        let largest: PageSize = PageSize::MAX.to_string().parse()?;
+        payments.list(hot, largest, None).await?;
+        row(&label("list (100 of more)"), 0);
+    }
     Ok(rows)
 }
 
@@ -441,6 +502,7 @@ fn capacity_row(operation: &str, design_writes: usize, calls: &[capacity::Call])
         "cancelled_calls": calls.iter().filter(|call| call.reported.is_none()).count(),
         "aws_read_units": calls.iter().map(|call| call.aws_read).sum::<f64>(),
         "aws_write_units": calls.iter().map(|call| call.aws_write).sum::<f64>(),
+        "aws_index_write_units": calls.iter().map(|call| call.aws_index_write).sum::<f64>(),
         "max_item_bytes": calls.iter().flat_map(|call| call.item_sizes.iter()).max(),
     })
 }

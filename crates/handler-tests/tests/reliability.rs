@@ -240,10 +240,7 @@ async fn five_hundred_concurrent_creates_are_each_listed_once_in_their_own_organ
     assert_eq!(count("IDEMPOTENCY"), 500);
     assert_eq!(items.len(), 1500, "and nothing else");
     // A thousand-odd items that no later test reads: give DynamoDB Local its memory back.
-    TableDefinition::new(&table.name)
-        .delete(&table.client)
-        .await
-        .unwrap();
+    table.delete().await;
 }
 
 /// What a well-behaved client does with the documented retry statuses (409, 503): sends the

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use payments_core::config::{Config, ConfigError};
 use payments_core::identity::Identity;
+use payments_core::repository::ListShards;
 use serde_json::Value;
 
 fn repo_root() -> PathBuf {
@@ -94,6 +95,9 @@ fn deployed_functions_require_the_jwt_claim_and_use_dynamodb_itself() {
             config.identity
         );
         assert_eq!(config.dynamodb_endpoint, None, "{function}");
+        // One value for all (a Global): a writer and the list must agree on every shard.
+        assert_eq!(environment["LIST_SHARDS"], "", "{function}");
+        assert_eq!(config.list_shards, ListShards::default(), "{function}");
     }
 }
 

@@ -39,7 +39,10 @@ impl App {
         }
         let client = dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
         App {
-            payments: Payments::new(DynamoDbRepository::new(client, &config.table_name)),
+            payments: Payments::new(
+                DynamoDbRepository::new(client, &config.table_name)
+                    .with_list_shards(config.list_shards.clone()),
+            ),
             identity: config.identity.clone(),
         }
     }

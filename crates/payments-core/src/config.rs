@@ -13,6 +13,7 @@ use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder, tls
 
 use crate::domain::OrganisationId;
 use crate::identity::Identity;
+use crate::repository::ListShards;
 
 /// The organisation claim of the JWT authorizer unless `ORGANISATION_CLAIM` names another.
 pub const DEFAULT_ORGANISATION_CLAIM: &str = "organisation_id";
@@ -45,6 +46,9 @@ pub struct Config {
     /// `AUTH_MODE` (`jwt`, the default, or `none`), `ORGANISATION_CLAIM` and
     /// `DEFAULT_ORGANISATION_ID`.
     pub identity: Identity,
+    /// `LIST_SHARDS`: the organisations whose list index is spread over more than one shard
+    /// ([`ListShards::parse`]). Every function of a table must read the same value.
+    pub list_shards: ListShards,
 }
 
 impl Config {
@@ -86,10 +90,18 @@ impl Config {
                 });
             }
         };
+        let list_shards =
+            ListShards::parse(&lookup("LIST_SHARDS").unwrap_or_default()).map_err(|error| {
+                ConfigError::Invalid {
+                    name: "LIST_SHARDS",
+                    reason: error.to_string(),
+                }
+            })?;
         Ok(Self {
             table_name,
             dynamodb_endpoint: lookup("DYNAMODB_ENDPOINT"),
             identity,
+            list_shards,
         })
     }
 }
@@ -201,6 +213,29 @@ mod tests {
     #[test]
     fn an_unknown_auth_mode_is_refused_rather_than_guessed() {
         assert!(config(&[("TABLE_NAME", "t"), ("AUTH_MODE", "off")]).is_err());
+    }
+
+    #[test]
+    fn list_shards_are_read_and_checked() {
+        let org = "5e1f0d7a-3c2b-4e8f-a6d9-1b2c3d4e5f60";
+        let sharded = config(&[("TABLE_NAME", "t"), ("LIST_SHARDS", &format!("{org}=8"))]).unwrap();
+        assert_eq!(
+            sharded.list_shards.shards_until(org.parse().unwrap(), None),
+            8
+        );
+        assert!(matches!(
+            config_error(&[("TABLE_NAME", "t"), ("LIST_SHARDS", "x=8")]),
+            ConfigError::Invalid {
+                name: "LIST_SHARDS",
+                ..
+            }
+        ));
+        let unset = config(&[("TABLE_NAME", "t"), ("LIST_SHARDS", "")]).unwrap();
+        assert_eq!(unset.list_shards, ListShards::default());
+    }
+
+    fn config_error(vars: &[(&str, &str)]) -> ConfigError {
+        config(vars).unwrap_err()
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The contract of [`PaymentRepository`], one suite held by both implementations: every test
 //! below runs on [`InMemoryRepository`] (`in_memory::`, milliseconds, no Java) and on
 //! [`DynamoDbRepository`] against DynamoDB Local (`dynamodb_local::`, `DYNAMODB_ENDPOINT`, one
-//! table per test, as `make test` runs it).
+//! table per test, as `make test` runs it), once as every organisation is by default (one shard
+//! of the list index) and once with every organisation's index spread over eight shards
+//! (`dynamodb_local_sharded::`).
 //!
 //! `cargo test -p payments-core --test contract in_memory` runs the in-memory half alone.
 //!
@@ -17,7 +19,7 @@ use payments_core::domain::{
 };
 use payments_core::repository::{
     Change, Cursor, DynamoDbRepository, HistoryEntry, IdempotencyRecord, InMemoryRepository,
-    Inserted, PaymentRepository, RepositoryError,
+    Inserted, ListShards, PaymentRepository, RepositoryError,
 };
 use payments_core::testing::{TestTable, attributes_with, example_attributes, organisation};
 
@@ -26,6 +28,11 @@ trait Store: Sized {
     type Repository: PaymentRepository;
 
     async fn new() -> Self;
+
+    /// The same store with every organisation's list index on eight shards.
+    async fn sharded() -> Self {
+        Self::new().await
+    }
 
     fn repository(&self) -> &Self::Repository;
 
@@ -74,6 +81,14 @@ impl Store for DynamoDbLocal {
         Self { table, repository }
     }
 
+    async fn sharded() -> Self {
+        let mut store = Self::new().await;
+        store.repository = store
+            .repository
+            .with_list_shards(ListShards::parse("*=8").unwrap());
+        store
+    }
+
     fn repository(&self) -> &DynamoDbRepository {
         &self.repository
     }
@@ -98,6 +113,25 @@ impl Store for DynamoDbLocal {
     }
 }
 
+/// A store made with [`Store::sharded`].
+struct Sharded<S>(S);
+
+impl<S: Store> Store for Sharded<S> {
+    type Repository = S::Repository;
+
+    async fn new() -> Self {
+        Self(S::sharded().await)
+    }
+
+    fn repository(&self) -> &S::Repository {
+        self.0.repository()
+    }
+
+    async fn items(&self) -> BTreeMap<(String, String), String> {
+        self.0.items().await
+    }
+}
+
 /// Every test below, on both stores.
 macro_rules! contract {
     ($($test:ident),+ $(,)?) => {
@@ -115,6 +149,15 @@ macro_rules! contract {
                 #[tokio::test]
                 async fn $test() {
                     super::$test::<super::DynamoDbLocal>().await
+                }
+            )+
+        }
+
+        mod dynamodb_local_sharded {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test::<super::Sharded<super::DynamoDbLocal>>().await
                 }
             )+
         }

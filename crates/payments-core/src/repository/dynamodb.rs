@@ -1,6 +1,7 @@
 //! [`PaymentRepository`] on DynamoDB, with items mapped by `serde_dynamo`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -8,15 +9,17 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
+use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_attribute_value, to_item};
 
+use super::Shard;
 use super::failure::{classify, internal, is_throttling};
 use super::{
     Change, Cursor, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
     RepositoryError,
 };
-use super::{keys, stored};
+use super::{ListShards, keys, stored};
 use crate::domain::{
     OrganisationId, Payment, PaymentId, StoredAttributes, StoredPayment, Timestamp, Version,
 };
@@ -44,10 +47,16 @@ struct PaymentItem<'a> {
 }
 
 impl<'a> PaymentItem<'a> {
-    fn current<A>(payment: &Payment<A>, attributes: &'a [u8]) -> Self {
+    /// The current version, indexed in its organisation's shard of GSI1 (the same shard for
+    /// every version of a payment: [`ListShards::shard_of`]).
+    fn current<A>(payment: &Payment<A>, attributes: &'a [u8], shards: &ListShards) -> Self {
         Self {
             sk: keys::CURRENT.to_owned(),
-            gsi1pk: Some(keys::organisation_pk(payment.organisation_id())),
+            gsi1pk: Some(shards.index_partition(
+                payment.organisation_id(),
+                payment.created_at(),
+                payment.id(),
+            )),
             gsi1sk: Some(keys::created_sk(payment.created_at(), payment.id())),
             ..Self::of(payment, attributes)
         }
@@ -82,7 +91,12 @@ impl<'a> PaymentItem<'a> {
 #[cfg(feature = "testing")]
 pub(crate) fn current_item(payment: &Payment) -> HashMap<String, AttributeValue> {
     let attributes = stored::encode(payment.attributes());
-    to_item(PaymentItem::current(payment, &attributes)).expect("a payment item serializes")
+    to_item(PaymentItem::current(
+        payment,
+        &attributes,
+        &ListShards::default(),
+    ))
+    .expect("a payment item serializes")
 }
 
 /// A [`PaymentItem`] read back. The keys repeat what the other attributes hold and are not read.
@@ -176,14 +190,53 @@ const TRANSACTION_ATTEMPTS: u32 = 5;
 pub struct DynamoDbRepository {
     client: Client,
     table: String,
+    shards: Arc<ListShards>,
 }
 
 impl DynamoDbRepository {
+    /// The repository on `table`, with every organisation's list index on one shard.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            shards: Arc::default(),
         }
+    }
+
+    /// The same repository with the list index sharded as `shards` says (`LIST_SHARDS`).
+    pub fn with_list_shards(self, shards: ListShards) -> Self {
+        Self {
+            shards: Arc::new(shards),
+            ..self
+        }
+    }
+
+    /// Up to `limit` index entries of one GSI1 partition, newest first, below `below` (a
+    /// `gsi1sk`), from `start` (the previous query's `LastEvaluatedKey`).
+    async fn query_shard(
+        &self,
+        partition: &str,
+        below: Option<&str>,
+        limit: usize,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), RepositoryError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .expression_attribute_values(":partition", AttributeValue::S(partition.to_owned()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start);
+        let query = match below {
+            Some(position) => query
+                .key_condition_expression("gsi1pk = :partition AND gsi1sk < :position")
+                .expression_attribute_values(":position", AttributeValue::S(position.to_owned())),
+            None => query.key_condition_expression("gsi1pk = :partition"),
+        };
+        let output = query.send().await.map_err(classify)?;
+        Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
     }
 
     fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
@@ -317,6 +370,52 @@ struct ConditionFailure {
     old_item: Option<HashMap<String, AttributeValue>>,
 }
 
+/// Stored payments in the 4 KB that one read unit of a query buys (each under 1 KB:
+/// `stored.rs`).
+const ITEMS_PER_READ_UNIT: usize = 4;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// One shard of a list being merged: the items read from it and not merged yet (with their
+/// `gsi1sk`, the merge order), and where its next query starts.
+struct ShardReader {
+    partition: String,
+    items: VecDeque<(String, Item)>,
+    next: Option<Item>,
+    reads: usize,
+}
+
+impl ShardReader {
+    fn new(partition: String) -> Self {
+        Self {
+            partition,
+            items: VecDeque::new(),
+            next: None,
+            reads: 0,
+        }
+    }
+
+    /// Whether the shard must be read before the merge can go on: all it gave is merged and
+    /// it has more (or was never read).
+    fn needs_read(&self) -> bool {
+        self.items.is_empty() && (self.reads == 0 || self.next.is_some())
+    }
+
+    fn add(&mut self, (items, next): (Vec<Item>, Option<Item>)) -> Result<(), RepositoryError> {
+        self.reads += 1;
+        self.next = next;
+        for item in items {
+            let position = item
+                .get(keys::GSI1_SK)
+                .and_then(|value| value.as_s().ok())
+                .ok_or_else(|| RepositoryError::Internal("index entry without gsi1sk".into()))?
+                .clone();
+            self.items.push_back((position, item));
+        }
+        Ok(())
+    }
+}
+
 /// Exponential backoff with jitter: 10-20 ms, 20-40 ms, 40-80 ms, ...
 fn backoff(attempt: u32) -> Duration {
     let base = 10u64 << attempt.min(6);
@@ -339,7 +438,7 @@ impl PaymentRepository for DynamoDbRepository {
             (
                 Write::Current,
                 self.put(
-                    &PaymentItem::current(payment, &attributes),
+                    &PaymentItem::current(payment, &attributes, &self.shards),
                     "attribute_not_exists(pk)",
                     HashMap::new(),
                 )?,
@@ -474,7 +573,11 @@ impl PaymentRepository for DynamoDbRepository {
         let writes = vec![
             (
                 Write::Current,
-                self.put(&PaymentItem::current(next, &attributes), condition, values)?,
+                self.put(
+                    &PaymentItem::current(next, &attributes, &self.shards),
+                    condition,
+                    values,
+                )?,
             ),
             (
                 Write::History,
@@ -522,54 +625,76 @@ impl PaymentRepository for DynamoDbRepository {
             .map_err(|_| RepositoryError::ConditionFailed)
     }
 
+    /// A k-way merge of the organisation's shards of GSI1 ([`ListShards`]), each queried
+    /// newest first below the cursor's position, all at once. One shard (every organisation
+    /// that is not sharded) is one query, as before sharding.
     async fn list(
         &self,
         organisation_id: OrganisationId,
         limit: usize,
         after: Option<&Cursor>,
     ) -> Result<Page, RepositoryError> {
-        let start = after.map(|cursor| {
-            HashMap::from([
-                (
-                    keys::PK.to_owned(),
-                    AttributeValue::S(keys::payment_pk(cursor.payment_id)),
-                ),
-                (
-                    keys::SK.to_owned(),
-                    AttributeValue::S(keys::CURRENT.to_owned()),
-                ),
-                (
-                    keys::GSI1_PK.to_owned(),
-                    AttributeValue::S(keys::organisation_pk(cursor.organisation_id)),
-                ),
-                (
-                    keys::GSI1_SK.to_owned(),
-                    AttributeValue::S(keys::created_sk(cursor.created_at, cursor.payment_id)),
-                ),
-            ])
-        });
+        let below = after.map(|cursor| keys::created_sk(cursor.created_at, cursor.payment_id));
+        let count = self
+            .shards
+            .shards_until(organisation_id, after.map(|cursor| cursor.created_at));
+        let mut shards: Vec<ShardReader> = (0..count)
+            .map(|n| ShardReader::new(keys::organisation_shard_pk(organisation_id, Shard(n))))
+            .collect();
         // One item more than asked tells whether another page exists, so the last page never
         // carries a `next` link that leads to an empty page.
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("gsi1pk = :organisation")
-            .expression_attribute_values(
-                ":organisation",
-                AttributeValue::S(keys::organisation_pk(organisation_id)),
-            )
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(classify)?;
-        let more = output.items().len() > limit || output.last_evaluated_key().is_some();
-        let payments = output
-            .items
-            .unwrap_or_default()
+        let wanted = limit + 1;
+        // Payments spread evenly, so each shard holds about `wanted / count` of the page. One
+        // more each makes a second query of a shard rarer; and up to four cost no more than
+        // one, since a query is billed per 4 KB and a stored payment is under 1 KB.
+        let first_read = if count == 1 {
+            wanted
+        } else {
+            (wanted.div_ceil(usize::from(count)) + 1)
+                .max(ITEMS_PER_READ_UNIT)
+                .min(wanted)
+        };
+        let mut merged = Vec::with_capacity(wanted);
+        while merged.len() < wanted {
+            // A shard whose next item is not known yet could hold the newest of the rest:
+            // read every such shard (all of them at first), at once.
+            let unknown: Vec<usize> = (0..shards.len())
+                .filter(|&n| shards[n].needs_read())
+                .collect();
+            if !unknown.is_empty() {
+                let remaining = wanted - merged.len();
+                let reads = unknown.iter().map(|&n| {
+                    let shard = &shards[n];
+                    let limit = if shard.reads == 0 {
+                        first_read
+                    } else {
+                        remaining.min(2 * first_read)
+                    };
+                    self.query_shard(
+                        &shard.partition,
+                        below.as_deref(),
+                        limit,
+                        shard.next.clone(),
+                    )
+                });
+                let read = try_join_all(reads).await?;
+                for (n, read) in unknown.into_iter().zip(read) {
+                    shards[n].add(read)?;
+                }
+                continue;
+            }
+            // Every shard's next item is known: the newest of them is the next of the page.
+            let Some(newest) = shards
+                .iter_mut()
+                .filter(|shard| !shard.items.is_empty())
+                .max_by(|a, b| a.items[0].0.cmp(&b.items[0].0))
+            else {
+                break;
+            };
+            merged.extend(newest.items.pop_front().map(|(_, item)| item));
+        }
+        let more = merged.len() > limit;
+        let payments = merged
             .into_iter()
             .take(limit)
             .map(|item| ReadItem::read(item).map(ReadItem::into_payment))

@@ -1,5 +1,6 @@
 //! The table's attribute names and the formats of its key values (DESIGN.md section 4).
 
+use super::shards::Shard;
 use crate::domain::{OrganisationId, PaymentId, Timestamp, Version};
 
 pub const PK: &str = "pk";
@@ -24,6 +25,15 @@ pub fn version_sk(version: Version) -> String {
 
 pub fn organisation_pk(id: OrganisationId) -> String {
     format!("ORG#{id}")
+}
+
+/// The GSI1 partition of one of an organisation's shards ([`super::shards`]): shard 0 is the
+/// organisation's own `ORG#<org>`, the others `ORG#<org>#<shard>`.
+pub fn organisation_shard_pk(id: OrganisationId, shard: Shard) -> String {
+    match shard {
+        Shard(0) => organisation_pk(id),
+        Shard(n) => format!("ORG#{id}#{n}"),
+    }
 }
 
 pub fn parse_organisation_pk(text: &str) -> Option<OrganisationId> {
@@ -60,6 +70,21 @@ mod tests {
         assert!(v(9) < v(10));
         assert!(v(99) < v(100));
         assert_eq!(v(1), "VERSION#00000000000000000001");
+    }
+
+    #[test]
+    fn shard_zero_is_the_organisation_itself() {
+        let org = "5e1f0d7a-3c2b-4e8f-a6d9-1b2c3d4e5f60".parse().unwrap();
+        assert_eq!(organisation_shard_pk(org, Shard(0)), organisation_pk(org));
+        assert_eq!(
+            organisation_shard_pk(org, Shard(7)),
+            "ORG#5e1f0d7a-3c2b-4e8f-a6d9-1b2c3d4e5f60#7"
+        );
+        // A cursor names the organisation, never a shard.
+        assert_eq!(
+            parse_organisation_pk(&organisation_shard_pk(org, Shard(7))),
+            None
+        );
     }
 
     #[test]

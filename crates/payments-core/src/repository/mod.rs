@@ -5,8 +5,9 @@
 mod cursor;
 mod dynamodb;
 mod failure;
-mod keys;
+pub mod keys;
 mod memory;
+mod shards;
 mod stored;
 mod table;
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use cursor::Cursor;
 pub use dynamodb::DynamoDbRepository;
 pub use memory::InMemoryRepository;
+pub use shards::{InvalidListShards, ListShards, MAX_SHARDS, Shard};
 pub use table::TableDefinition;
 
 #[cfg(feature = "testing")]

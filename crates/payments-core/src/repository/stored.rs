@@ -1,11 +1,12 @@
 //! How a payment's attributes are kept in an item: the API's own JSON, compressed.
 //!
-//! DynamoDB bills a write per started kilobyte of item (twice that in a transaction) and a read
+//! DynamoDB bills a write per started kilobyte of item (twice that in a transaction, and once
+//! more for the list index's entry, which holds every attribute of a current item) and a read
 //! per 4 KB (summed over a query's items), attribute names included. As a DynamoDB map, a full
 //! payment's attributes are mostly field names, and put its items over a kilobyte; compressed,
 //! they leave the items under one, which halves the write units of every create, update and
-//! delete and cuts those of a list page (the sizes: docs/benchmarks.md,
-//! "Figures the code refers to").
+//! delete (table and index alike) and cuts those of a list page (the sizes and units:
+//! docs/benchmarks.md, `make capacity`).
 //!
 //! The value is one format byte, then the attributes' JSON (exactly as the API returns them:
 //! amounts are decimal strings, nothing is rounded) compressed with raw DEFLATE (RFC 1951),

@@ -63,8 +63,18 @@ impl TestTable {
             identity: Identity::Jwt {
                 claim: crate::config::DEFAULT_ORGANISATION_CLAIM.to_owned(),
             },
+            list_shards: Default::default(),
         };
         Box::leak(Box::new(App::new(&config).await))
+    }
+
+    /// Drops the table, giving DynamoDB Local its memory back: for tests that fill one with
+    /// thousands of items. Clean-up only: a DynamoDB Local too busy to answer in time fails
+    /// no test.
+    pub async fn delete(self) {
+        if let Err(error) = TableDefinition::new(&self.name).delete(&self.client).await {
+            eprintln!("test table {} left in DynamoDB Local: {error}", self.name);
+        }
     }
 
     /// Every item in the table, for asserting what was (and was not) written.

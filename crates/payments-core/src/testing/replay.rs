@@ -332,6 +332,7 @@ async fn app_for(table: &TestTable, storage: &Storage) -> &'static App {
         identity: Identity::Jwt {
             claim: DEFAULT_ORGANISATION_CLAIM.to_owned(),
         },
+        list_shards: Default::default(),
     };
     Box::leak(Box::new(App::new(&config).await))
 }
