@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use payments_core::domain::{OrganisationId, PageSize, Payment, PaymentId, Timestamp};
 use payments_core::error::PaymentError;
 use payments_core::repository::{
-    Cursor, DynamoDbRepository, Inserted, ListShards, PaymentRepository, RepositoryError,
+    Cursor, DynamoDbRepository, Inserted, ListShards, Page, PaymentRepository, RepositoryError,
 };
 use payments_core::service::Payments;
 use payments_core::testing::{TestTable, example_attributes, organisation};
@@ -88,6 +88,23 @@ fn newest_first<'a>(
     positions
 }
 
+/// One page; read again if DynamoDB Local answers too late (as [`insert`] does).
+async fn list(
+    repository: &DynamoDbRepository,
+    organisation: OrganisationId,
+    limit: usize,
+    after: Option<&Cursor>,
+) -> Page {
+    for _ in 0..5 {
+        match repository.list(organisation, limit, after).await {
+            Ok(page) => return page,
+            Err(RepositoryError::Unavailable(_)) => continue,
+            Err(error) => panic!("list: {error:?}"),
+        }
+    }
+    panic!("DynamoDB Local did not answer a list in five attempts");
+}
+
 /// Every page of `organisation`'s list, `limit` at a time, checking that every page but the
 /// last is full and only the last has no cursor.
 async fn list_all(
@@ -98,10 +115,7 @@ async fn list_all(
     let mut listed = Vec::new();
     let mut after: Option<Cursor> = None;
     loop {
-        let page = repository
-            .list(organisation, limit, after.as_ref())
-            .await
-            .unwrap();
+        let page = list(repository, organisation, limit, after.as_ref()).await;
         assert!(
             page.payments
                 .iter()
@@ -255,10 +269,13 @@ async fn a_list_read_while_32_writers_create_payments_skips_and_repeats_none() {
                 let payment = Payment::new(org, example_attributes(), at(10_000 + n * 32 + writer));
                 n += 1;
                 // DynamoDB Local on two cores times some out; those were not created.
-                if let Ok(Inserted::Created) = repository.insert(&payment, None).await {
-                    written.lock().unwrap().push(payment);
+                match repository.insert(&payment, None).await {
+                    Ok(Inserted::Created) => written.lock().unwrap().push(payment),
+                    other => eprintln!("writer {writer}: {other:?}"),
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                // About 80 creates a second in all: DynamoDB Local runs one transaction at a
+                // time (docs/benchmarks.md), and the list must get a word in.
+                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
             }
         });
     }
