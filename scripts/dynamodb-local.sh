@@ -66,8 +66,10 @@ stop)
   if [ -f "$pid_file" ]; then
     pid=$(cat "$pid_file")
     kill "$pid" 2>/dev/null || true
-    # Gone when this returns, so that the port is free and nothing is left running.
-    for _ in $(seq 1 100); do
+    # Gone when this returns, so that the port is free and nothing is left running. A JVM
+    # short of CPU can take seconds to finish its shutdown, and a kill before it has may lose
+    # writes it has acknowledged (its data directory outlives it in the outage test): 30 s.
+    for _ in $(seq 1 300); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
