@@ -1,4 +1,5 @@
-//! The list cursor: DynamoDB's `LastEvaluatedKey` on GSI1, encoded for a URL.
+//! The list cursor: one position in an organisation's list, encoded for a URL as a GSI1
+//! `LastEvaluatedKey`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,9 +12,11 @@ use super::keys;
 
 /// A position in an organisation's list of payments: the last payment of the previous page.
 ///
-/// It travels as the URL-safe base64 of the GSI1 `LastEvaluatedKey`
-/// (`pk`, `sk`, `gsi1pk`, `gsi1sk`). Decoding checks every key, so a cursor a client edited can
-/// only ever point at a position inside the organisation it names, and
+/// It travels as the URL-safe base64 of the GSI1 `LastEvaluatedKey` that position had before
+/// the index was sharded (`pk`, `sk`, `gsi1pk` of the organisation's shard 0, `gsi1sk`), so
+/// cursors issued before sharding still work: one position serves every shard, since the
+/// list's order (`gsi1sk`) is one order across them. Decoding checks every key, so a cursor a
+/// client edited can only ever point at a position inside the organisation it names, and
 /// [`crate::service::Payments::list`] rejects one that names another organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
