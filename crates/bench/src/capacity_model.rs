@@ -206,16 +206,18 @@ mod tests {
         },
     };
 
+    fn one_second(organisations: usize, creates_per_second: usize, shards: u16) -> Load {
+        let workload = Workload {
+            organisations,
+            creates_per_second,
+            shards,
+        };
+        busiest(workload, COSTS)
+    }
+
     #[test]
     fn one_shard_puts_an_organisation_on_one_index_key() {
-        let load = busiest(
-            Workload {
-                organisations: 1,
-                creates_per_second: 1_000,
-                shards: 1,
-            },
-            COSTS,
-        );
+        let load = one_second(1, 1_000, 1);
         assert_eq!(load.index_keys, 1);
         assert_eq!(load.index, 2_000.0);
         assert_eq!(load.index_creates_only, 1_000.0);
@@ -224,17 +226,11 @@ mod tests {
 
     #[test]
     fn shards_share_an_organisation_evenly() {
-        let load = busiest(
-            Workload {
-                organisations: 1,
-                creates_per_second: 10_000,
-                shards: 32,
-            },
-            COSTS,
-        );
+        let load = one_second(1, 10_000, 32);
         assert_eq!(load.index_keys, 32);
-        // 625 a key on average; the busiest a few standard deviations (about 25) above.
-        assert!((625.0..=760.0).contains(&load.index), "{}", load.index);
+        // 625 a key on average, with a standard deviation of about 35; the busiest of 32 is
+        // some two above, and five above would be a hash that does not spread.
+        assert!((625.0..=800.0).contains(&load.index), "{}", load.index);
         assert!(
             load.index_creates_only <= 400.0,
             "{}",
@@ -244,14 +240,7 @@ mod tests {
 
     #[test]
     fn many_small_organisations_spread_by_themselves() {
-        let load = busiest(
-            Workload {
-                organisations: 10_000,
-                creates_per_second: 1,
-                shards: 1,
-            },
-            COSTS,
-        );
+        let load = one_second(10_000, 1, 1);
         assert_eq!(load.index_keys, 10_000);
         assert_eq!(load.index, 2.0);
     }
