@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -106,16 +106,50 @@ impl Config {
     }
 }
 
-/// The DynamoDB client: timeouts and retries set for Lambda, and DynamoDB Local's endpoint
-/// when one is given (with placeholder credentials and region if the environment has none,
-/// since DynamoDB Local accepts any).
+/// `EVENT_BUS_NAME` and `EVENTBRIDGE_ENDPOINT`: where the `payment-events` function publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsConfig {
+    /// `EVENT_BUS_NAME`: the EventBridge bus's name or ARN.
+    pub bus_name: String,
+    /// `EVENTBRIDGE_ENDPOINT`: another EventBridge endpoint (a local emulator); unset in AWS.
+    pub endpoint: Option<String>,
+}
+
+impl EventsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`; an empty value is unset, as for [`Config`].
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let lookup = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        Ok(Self {
+            bus_name: lookup("EVENT_BUS_NAME").ok_or(ConfigError::Missing("EVENT_BUS_NAME"))?,
+            endpoint: lookup("EVENTBRIDGE_ENDPOINT"),
+        })
+    }
+}
+
+/// The DynamoDB client, on [`sdk_config`].
+pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
+    Client::new(&sdk_config(endpoint).await)
+}
+
+/// The EventBridge client, on [`sdk_config`].
+pub async fn eventbridge_client(endpoint: Option<&str>) -> aws_sdk_eventbridge::Client {
+    aws_sdk_eventbridge::Client::new(&sdk_config(endpoint).await)
+}
+
+/// What every AWS client here is built on: timeouts and retries set for Lambda, and a local
+/// endpoint (DynamoDB Local) when one is given (with placeholder credentials and region if the
+/// environment has none, since DynamoDB Local accepts any).
 ///
 /// In a Lambda sandbox the credentials and region are in the environment, the first place the
 /// SDK's default chains look; naming those two providers skips building the rest of the chains
 /// (profile files, SSO, web identity, ECS, IMDS), work at every cold start (measured in
 /// docs/benchmarks.md, "Figures the code refers to"). Anywhere else, or if the sandbox ever
 /// lacks them, the default chains.
-pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
+pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .operation_timeout(OPERATION_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
@@ -159,7 +193,7 @@ pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
                 .credentials_provider(Credentials::new("local", "local", None, None, "local"));
         }
     }
-    Client::new(&loader.load().await)
+    loader.load().await
 }
 
 #[cfg(test)]

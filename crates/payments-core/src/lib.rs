@@ -7,6 +7,7 @@
 //!   and an in-memory one on the same contract.
 //! - [`service`]: the operations the routes call, with tenancy, concurrency and idempotency,
 //!   at the time of an injected [`service::Clock`].
+//! - [`events`]: the table's stream published as payment events on EventBridge.
 //! - [`identity`]: whose organisation a request acts for.
 //! - [`http`]: requests, responses, media types, deadlines and problem+json.
 //! - [`app`]: what a handler is given; [`config`]: what a function reads at start.
@@ -15,6 +16,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod identity;
 pub mod repository;

@@ -255,11 +255,13 @@ impl Timestamp {
         Self(self.0 + duration)
     }
 
-    fn unix_millis(&self) -> i128 {
+    /// Milliseconds since the Unix epoch.
+    pub fn unix_millis(&self) -> i128 {
         self.0.unix_timestamp_nanos() / 1_000_000
     }
 
-    fn from_unix_millis(millis: i128) -> Option<Self> {
+    /// The moment `millis` milliseconds after the Unix epoch.
+    pub fn from_unix_millis(millis: i128) -> Option<Self> {
         OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
             .ok()
             .map(Self)

@@ -140,6 +140,16 @@ impl ReadItem {
     }
 }
 
+/// A payment item's image in a stream record, as Lambda delivers it (`serde_dynamo`'s item),
+/// read as the repository reads the item itself.
+pub fn stored_payment_of_image(
+    image: serde_dynamo::Item,
+) -> Result<StoredPayment, RepositoryError> {
+    from_item::<_, ReadItem>(image)
+        .map(ReadItem::into_payment)
+        .map_err(internal)
+}
+
 #[derive(Serialize, Deserialize)]
 struct IdempotencyItem {
     pk: String,

@@ -16,7 +16,7 @@ use std::future::Future;
 use serde::{Deserialize, Serialize};
 
 pub use cursor::Cursor;
-pub use dynamodb::DynamoDbRepository;
+pub use dynamodb::{DynamoDbRepository, stored_payment_of_image};
 pub use memory::InMemoryRepository;
 pub use shards::{InvalidListShards, ListShards, MAX_SHARDS, Shard};
 pub use table::TableDefinition;

@@ -1,5 +1,6 @@
 //! Helpers for tests (feature `testing`): example payments, a clock the test sets, an
-//! instrumented repository, tables in DynamoDB Local, and the replay of `events/`.
+//! instrumented repository, tables in DynamoDB Local, an in-process EventBridge, and the
+//! replay of `events/`.
 //!
 //! A test against DynamoDB Local makes its own table, so tests run in parallel without seeing
 //! each other's data. DynamoDB Local runs in memory for the test run and goes with it, so
@@ -252,8 +253,12 @@ impl Clock for ManualClock {
     }
 }
 
+mod eventbridge;
 mod instrumented;
 mod replay;
+mod stream_replay;
 
+pub use eventbridge::FakeEventBridge;
 pub use instrumented::Instrumented;
 pub use replay::{Replayed, cases, events_dir, replay_event, replay_events};
+pub use stream_replay::{Filtered, StreamExpectation, replay_stream_events, stream_expectation};

@@ -147,7 +147,7 @@ pub fn cases(function: &str) -> Vec<String> {
     cases_in(&events_dir(function))
 }
 
-fn cases_in(dir: &Path) -> Vec<String> {
+pub(super) fn cases_in(dir: &Path) -> Vec<String> {
     let mut events = Vec::new();
     let mut expectations = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
@@ -371,7 +371,7 @@ async fn seed(table: &TestTable, given: &Given) {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+pub(super) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -384,7 +384,7 @@ fn matches_text(got: Option<&str>, want: &str) -> bool {
     }
 }
 
-fn matches_value(got: Option<&Value>, want: &Value) -> bool {
+pub(super) fn matches_value(got: Option<&Value>, want: &Value) -> bool {
     match want.as_str() {
         Some("<present>") => got.is_some_and(|v| !v.is_null()),
         Some("<absent>") => got.is_none_or(Value::is_null),
