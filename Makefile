@@ -38,7 +38,7 @@ lint: tools ## cargo fmt, clippy and the template lints only
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	scripts/lint-template.sh
 
-build: tools ## sam build: six bootstrap binaries under .aws-sam/build
+build: tools ## sam build: seven bootstrap binaries under .aws-sam/build
 	@scripts/sam-build.sh
 
 bench: tools ## Cold start, warm CPU, memory, size and DynamoDB capacity beside the floors (docs/benchmarks.md)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the six functions with `sam build` (BuildMethod rust-cargolambda: `cargo lambda build
+# Build the seven functions with `sam build` (BuildMethod rust-cargolambda: `cargo lambda build
 # --release` per function, in the workspace, into the workspace's target/), then check that
 # .aws-sam/build/<Function>/bootstrap exists for every function and is an ELF binary for the
 # architecture built for.

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use payments_core::config::{Config, ConfigError};
+use payments_core::config::{Config, ConfigError, EventsConfig};
 use payments_core::identity::Identity;
 use payments_core::repository::ListShards;
 use serde_json::Value;
@@ -152,4 +152,181 @@ fn an_empty_variable_is_unset_so_it_never_turns_authentication_off() {
         config_of(&none_without_organisation),
         Err(ConfigError::Missing(_))
     ));
+}
+
+/// The statements of a function's inline policies, with the actions each allows.
+fn statements(template: &serde_norway::Value, function: &str) -> Vec<(Vec<String>, String)> {
+    let policies = template["Resources"][function]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{function} has inline policies"));
+    let mut found = Vec::new();
+    for policy in policies {
+        for statement in policy["Statement"].as_sequence().expect("statements") {
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+            let actions = statement["Action"]
+                .as_sequence()
+                .expect("a list of actions")
+                .iter()
+                .map(|action| action.as_str().unwrap().to_owned())
+                .collect();
+            // The resource as written: the intrinsic functions' tags and arguments.
+            let resource = serde_norway::to_string(&statement["Resource"]).unwrap();
+            found.push((actions, resource));
+        }
+    }
+    found
+}
+
+#[test]
+fn payment_events_may_publish_on_its_bus_and_read_its_stream_only() {
+    let template = template();
+    let statements = statements(&template, "PaymentEventsFunction");
+    let resource_of = |action: &str| -> Vec<&String> {
+        statements
+            .iter()
+            .filter(|(actions, _)| actions.iter().any(|a| a == action))
+            .map(|(_, resource)| resource)
+            .collect()
+    };
+    let put = resource_of("events:PutEvents");
+    assert_eq!(put.len(), 1);
+    assert!(
+        put[0].contains("PaymentEventBus.Arn") && put[0].contains("event-bus/${EventBusName}"),
+        "PutEvents on the stack's bus, or the bus named: {}",
+        put[0]
+    );
+    for action in [
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+    ] {
+        assert_eq!(
+            resource_of(action),
+            vec!["!GetAtt PaymentsTable.StreamArn\n"],
+            "{action}"
+        );
+    }
+    assert_eq!(
+        resource_of("dynamodb:ListStreams"),
+        vec!["!Sub ${PaymentsTable.Arn}/stream/*\n"]
+    );
+    assert_eq!(
+        resource_of("sqs:SendMessage"),
+        vec!["!GetAtt PaymentEventsDeadLetterQueue.Arn\n"]
+    );
+    let allowed: Vec<&String> = statements.iter().flat_map(|(a, _)| a).collect();
+    assert_eq!(allowed.len(), 6, "nothing else: {allowed:?}");
+    // No function but this one may publish events; this one touches no table item.
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        // SAM's DynamoDB event would add AWSLambdaDynamoDBExecutionRole (every stream).
+        for (_, event) in resource["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            assert_ne!(event["Type"].as_str(), Some("DynamoDB"), "{name}");
+        }
+        if name != "PaymentEventsFunction" {
+            let actions: Vec<String> = self::statements(&template, name)
+                .into_iter()
+                .flat_map(|(actions, _)| actions)
+                .collect();
+            assert!(!actions.iter().any(|a| a.starts_with("events:")), "{name}");
+        }
+    }
+}
+
+#[test]
+fn the_stream_mapping_filters_bisects_retries_and_keeps_what_it_cannot_publish() {
+    let template = template();
+    let mapping = &template["Resources"]["PaymentEventsStream"];
+    assert_eq!(
+        mapping["Type"].as_str(),
+        Some("AWS::Lambda::EventSourceMapping")
+    );
+    let properties = &mapping["Properties"];
+    let text = |value: &serde_norway::Value| serde_norway::to_string(value).unwrap();
+    assert_eq!(
+        text(&properties["FunctionName"]),
+        "!Ref PaymentEventsFunction\n"
+    );
+    assert_eq!(
+        text(&properties["EventSourceArn"]),
+        "!GetAtt PaymentsTable.StreamArn\n"
+    );
+    let filters = properties["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(filters.len(), 1);
+    let pattern: Value = serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        pattern,
+        serde_json::json!({"dynamodb": {"Keys": {"sk": {"S": ["CURRENT"]}}}})
+    );
+    assert_eq!(
+        properties["FunctionResponseTypes"][0].as_str(),
+        Some("ReportBatchItemFailures")
+    );
+    assert_eq!(
+        properties["BisectBatchOnFunctionError"].as_bool(),
+        Some(true)
+    );
+    let retries = properties["MaximumRetryAttempts"].as_u64().unwrap();
+    assert!((1..=10_000).contains(&retries));
+    // Given up on while the stream (24 hours) still holds the record, so it can be read again.
+    let age = properties["MaximumRecordAgeInSeconds"].as_u64().unwrap();
+    assert!((60..=12 * 3600).contains(&age), "{age}");
+    assert_eq!(
+        properties["StartingPosition"].as_str(),
+        Some("TRIM_HORIZON")
+    );
+    assert_eq!(
+        text(&properties["DestinationConfig"]["OnFailure"]["Destination"]),
+        "!GetAtt PaymentEventsDeadLetterQueue.Arn\n"
+    );
+    // The table's stream carries both images, which a deletion's event needs.
+    assert_eq!(
+        template["Resources"]["PaymentsTable"]["Properties"]["StreamSpecification"]
+            ["StreamViewType"]
+            .as_str(),
+        Some("NEW_AND_OLD_IMAGES")
+    );
+    // The queue's depth and the function's iterator age are alarmed.
+    let alarmed: Vec<(String, String)> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|resource| resource["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .map(|alarm| {
+            (
+                alarm["Properties"]["MetricName"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                text(&alarm["Properties"]["Dimensions"][0]["Value"]),
+            )
+        })
+        .collect();
+    assert!(alarmed.contains(&(
+        "ApproximateNumberOfMessagesVisible".to_owned(),
+        "!GetAtt PaymentEventsDeadLetterQueue.QueueName\n".to_owned()
+    )));
+    assert!(alarmed.contains(&(
+        "IteratorAge".to_owned(),
+        "!Ref PaymentEventsFunction\n".to_owned()
+    )));
+}
+
+#[test]
+fn payment_events_is_deployed_with_the_bus_and_no_local_endpoint() {
+    let template = template();
+    let environment = &deployed_environment(&template)["PaymentEventsFunction"];
+    assert_eq!(environment["EVENT_BUS_NAME"], "<resolved>");
+    assert_eq!(environment["EVENTBRIDGE_ENDPOINT"], "");
+    let config = EventsConfig::from_lookup(|name| environment.get(name).cloned()).unwrap();
+    assert_eq!(config.endpoint, None);
 }

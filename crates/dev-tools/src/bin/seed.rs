@@ -76,7 +76,7 @@ impl Given {
     fn read(path: &Path) -> Result<Self, Error> {
         let expectation: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
         let given = &expectation["given"];
-        for other in ["replayed_first", "storage"] {
+        for other in ["replayed_first", "storage", "eventbridge_fails"] {
             if !given[other].is_null() {
                 return Err(format!("given.{other} is for the replay of make test only").into());
             }

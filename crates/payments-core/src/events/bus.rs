@@ -29,6 +29,23 @@ pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 /// Sends of an entry that EventBridge reported as failed, the first included.
 const ATTEMPTS: u32 = 3;
 
+/// How many of `entries`, from the first, go in the next `PutEvents` call: at most
+/// [`MAX_ENTRIES_PER_CALL`] and [`MAX_REQUEST_BYTES`], and never two of one payment. At least
+/// one, since a single entry is always within the limits (a payment's JSON is far smaller).
+fn next_call(entries: &[Entry]) -> usize {
+    let mut bytes = 0;
+    let mut payments = HashSet::new();
+    let fits = entries
+        .iter()
+        .take(MAX_ENTRIES_PER_CALL)
+        .take_while(|entry| {
+            bytes += entry.size;
+            bytes <= MAX_REQUEST_BYTES && payments.insert(entry.payment_id)
+        })
+        .count();
+    fits.max(1).min(entries.len())
+}
+
 /// The bus that payment events are published on.
 #[derive(Debug, Clone)]
 pub struct EventBus {
@@ -140,30 +157,20 @@ impl EventBus {
 
     /// Sends `entries` call by call; answers the sequence numbers of those not published.
     async fn send_in_order(&self, entries: Vec<Entry>) -> Vec<String> {
-        let mut entries = entries.into_iter().peekable();
-        while entries.peek().is_some() {
-            let mut call: Vec<Entry> = Vec::new();
-            let mut bytes = 0;
-            let mut payments = HashSet::new();
-            while let Some(next) = entries.next_if(|next| {
-                call.len() < MAX_ENTRIES_PER_CALL
-                    && bytes + next.size <= MAX_REQUEST_BYTES
-                    && !payments.contains(&next.payment_id)
-            }) {
-                bytes += next.size;
-                payments.insert(next.payment_id);
-                call.push(next);
-            }
-            let failed = self.send_with_retries(call).await;
+        let mut rest = entries;
+        while !rest.is_empty() {
+            let later = rest.split_off(next_call(&rest));
+            let failed = self.send_with_retries(rest).await;
             if !failed.is_empty() {
                 // A later entry may be a later version of a failed one; Lambda will retry from
                 // the earliest failure, so stop here and give back everything not published.
                 return failed
                     .into_iter()
-                    .chain(entries)
+                    .chain(later)
                     .map(|entry| entry.sequence_number)
                     .collect();
             }
+            rest = later;
         }
         Vec::new()
     }
@@ -227,5 +234,56 @@ impl EventBus {
                 true
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(payment: u128, size: usize) -> Entry {
+        Entry {
+            sequence_number: String::new(),
+            payment_id: PaymentId::from(uuid::Uuid::from_u128(payment)),
+            event_id: String::new(),
+            entry: PutEventsRequestEntry::builder().build(),
+            size,
+        }
+    }
+
+    fn calls(entries: Vec<Entry>) -> Vec<usize> {
+        let mut rest = entries;
+        let mut calls = Vec::new();
+        while !rest.is_empty() {
+            let later = rest.split_off(next_call(&rest));
+            calls.push(rest.len());
+            rest = later;
+        }
+        calls
+    }
+
+    #[test]
+    fn a_call_holds_at_most_ten_entries() {
+        assert_eq!(
+            calls((0..25).map(|n| entry(n, 2_000)).collect()),
+            [10, 10, 5]
+        );
+    }
+
+    #[test]
+    fn a_call_holds_at_most_256_kb() {
+        // 40 KB each: six fit in 256 KB, a seventh does not.
+        assert_eq!(calls((0..10).map(|n| entry(n, 40_000)).collect()), [6, 4]);
+        let exactly = MAX_REQUEST_BYTES / 2;
+        assert_eq!(
+            calls(vec![entry(1, exactly), entry(2, exactly), entry(3, 1)]),
+            [2, 1]
+        );
+    }
+
+    #[test]
+    fn a_call_never_holds_two_events_of_one_payment() {
+        let entries = [1, 2, 1, 3, 3, 3, 4].map(|payment| entry(payment, 1_000));
+        assert_eq!(calls(entries.into()), [2, 2, 1, 2]);
     }
 }

@@ -150,3 +150,109 @@ fn deleted_by_ttl(record: &EventRecord) -> bool {
         identity.type_ == "Service" && identity.principal_id == "dynamodb.amazonaws.com"
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::domain::Payment;
+    use crate::testing::{example_attributes, organisation, stored_item};
+
+    fn payment(at: &str) -> Payment {
+        Payment::new(organisation(), example_attributes(), at.parse().unwrap())
+    }
+
+    fn record(event_name: &str, image: &str, item: Value, approximate: i64) -> EventRecord {
+        serde_json::from_value(json!({
+            "eventID": "1",
+            "eventName": event_name,
+            "awsRegion": "eu-west-2",
+            "dynamodb": {
+                "ApproximateCreationDateTime": approximate,
+                "Keys": {"pk": item["pk"], "sk": item["sk"]},
+                image: item,
+                "SequenceNumber": "100",
+                "SizeBytes": 600,
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn each_change_of_a_current_item_is_its_event() {
+        let created = payment("2026-11-24T09:15:02.481Z");
+        let insert = record("INSERT", "NewImage", stored_item(&created), 1_795_511_702);
+        let event = read_record(&insert).unwrap().unwrap();
+        assert_eq!(event.event_type, EventType::PaymentCreated);
+        assert_eq!(event.event_id, format!("{}:1", created.id()));
+        assert_eq!(event.payment, created.stored());
+        assert_eq!(event.occurred_at, created.created_at());
+
+        let updated = created.revise(
+            example_attributes(),
+            "2026-11-24T09:16:00.000Z".parse().unwrap(),
+        );
+        let modify = record("MODIFY", "NewImage", stored_item(&updated), 1_795_511_760);
+        let event = read_record(&modify).unwrap().unwrap();
+        assert_eq!(
+            (event.event_type, event.version.get()),
+            (EventType::PaymentUpdated, 2)
+        );
+    }
+
+    #[test]
+    fn a_deletion_is_the_next_version_and_never_earlier_than_the_last_change() {
+        let last = payment("2026-11-24T09:15:02.481Z");
+        // The stream's clock says a second before the payment's last change.
+        let remove = record("REMOVE", "OldImage", stored_item(&last), 1_795_511_701);
+        let event = read_record(&remove).unwrap().unwrap();
+        assert_eq!(event.event_type, EventType::PaymentDeleted);
+        assert_eq!(event.version.get(), 2);
+        assert_eq!(event.event_id, format!("{}:2", last.id()));
+        assert_eq!(event.occurred_at, last.updated_at());
+        assert_eq!(event.payment.attributes(), last.stored().attributes());
+
+        let later = record("REMOVE", "OldImage", stored_item(&last), 1_795_511_760);
+        let event = read_record(&later).unwrap().unwrap();
+        assert_eq!(event.occurred_at.to_string(), "2026-11-24T09:16:00.000Z");
+    }
+
+    #[test]
+    fn what_is_not_a_payment_change_is_skipped_and_what_cannot_be_read_is_an_error() {
+        let item = stored_item(&payment("2026-11-24T09:15:02.481Z"));
+        let mut history = item.clone();
+        history["sk"] = json!({"S": "VERSION#00000000000000000001"});
+        assert!(
+            read_record(&record("INSERT", "NewImage", history, 0))
+                .unwrap()
+                .is_none()
+        );
+        let mut by_ttl = record("REMOVE", "OldImage", item.clone(), 0);
+        by_ttl.user_identity = serde_json::from_value(
+            json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"}),
+        )
+        .unwrap();
+        assert!(read_record(&by_ttl).unwrap().is_none());
+
+        let no_image = record("INSERT", "OldImage", item.clone(), 0);
+        assert!(matches!(
+            read_record(&no_image),
+            Err(RecordError::MissingImage {
+                image: "NewImage",
+                ..
+            })
+        ));
+        let unknown = record("TRUNCATE", "NewImage", item.clone(), 0);
+        assert!(matches!(
+            read_record(&unknown),
+            Err(RecordError::UnknownEventName(_))
+        ));
+        let mut not_a_payment = item;
+        not_a_payment["version"] = json!({"S": "one"});
+        assert!(matches!(
+            read_record(&record("MODIFY", "NewImage", not_a_payment, 0)),
+            Err(RecordError::NotAPayment(_))
+        ));
+    }
+}
