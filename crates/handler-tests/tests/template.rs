@@ -250,9 +250,10 @@ fn the_stream_mapping_filters_bisects_retries_and_keeps_what_it_cannot_publish()
     );
     let properties = &mapping["Properties"];
     let text = |value: &serde_norway::Value| serde_norway::to_string(value).unwrap();
+    // The alias, so that a deployment's traffic shifting and rollback cover the stream too.
     assert_eq!(
         text(&properties["FunctionName"]),
-        "!Ref PaymentEventsFunction\n"
+        "!Ref PaymentEventsFunction.Alias\n"
     );
     assert_eq!(
         text(&properties["EventSourceArn"]),
@@ -301,6 +302,7 @@ fn the_stream_mapping_filters_bisects_retries_and_keeps_what_it_cannot_publish()
         .unwrap()
         .values()
         .filter(|resource| resource["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .filter(|alarm| alarm["Properties"]["MetricName"].is_string())
         .map(|alarm| {
             (
                 alarm["Properties"]["MetricName"]
@@ -329,4 +331,261 @@ fn payment_events_is_deployed_with_the_bus_and_no_local_endpoint() {
     assert_eq!(environment["EVENTBRIDGE_ENDPOINT"], "");
     let config = EventsConfig::from_lookup(|name| environment.get(name).cloned()).unwrap();
     assert_eq!(config.endpoint, None);
+}
+
+fn resources_of_type<'a>(
+    template: &'a serde_norway::Value,
+    kind: &str,
+) -> Vec<(&'a str, &'a serde_norway::Value)> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some(kind))
+        .map(|(name, resource)| (name.as_str().unwrap(), resource))
+        .collect()
+}
+
+/// `!Ref X` (or `!GetAtt X.Y`) as written, to `X`.
+fn referenced(value: &serde_norway::Value) -> Option<String> {
+    match value {
+        serde_norway::Value::Tagged(tagged) if tagged.tag == "Ref" || tagged.tag == "GetAtt" => {
+            tagged
+                .value
+                .as_str()
+                .map(|name| name.split('.').next().unwrap().to_owned())
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn every_payments_route_requires_its_scope_and_only_health_is_open() {
+    let template = template();
+    let mut routes = Vec::new();
+    for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        for (_, event) in function["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let properties = &event["Properties"];
+            let method = properties["Method"].as_str().unwrap().to_owned();
+            let path = properties["Path"].as_str().unwrap().to_owned();
+            let auth = &properties["Auth"];
+            if path.starts_with("/payments") {
+                assert!(
+                    auth["Authorizer"].is_null(),
+                    "{method} {path}: the JWT authorizer"
+                );
+                let scopes: Vec<Option<String>> = auth["AuthorizationScopes"]
+                    .as_sequence()
+                    .unwrap_or_else(|| panic!("{method} {path} requires no scope"))
+                    .iter()
+                    .map(referenced)
+                    .collect();
+                let wanted = if method == "GET" {
+                    "ReadScope"
+                } else {
+                    "WriteScope"
+                };
+                assert_eq!(scopes, vec![Some(wanted.to_owned())], "{method} {path}");
+            } else {
+                assert_eq!(name, "HealthFunction", "{method} {path}");
+                assert_eq!(auth["Authorizer"].as_str(), Some("NONE"));
+            }
+            routes.push((method, path));
+        }
+    }
+    routes.sort();
+    assert_eq!(routes.len(), 7, "{routes:?}");
+    for scope in ["ReadScope", "WriteScope"] {
+        assert!(
+            template["Parameters"][scope]["Default"].is_string(),
+            "{scope}"
+        );
+    }
+    assert_ne!(
+        template["Parameters"]["ReadScope"]["Default"],
+        template["Parameters"]["WriteScope"]["Default"]
+    );
+}
+
+#[test]
+fn every_function_deploys_through_an_alias_rolled_back_on_alarms_that_exist() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["AutoPublishAlias"].as_str(), Some("live"));
+    assert_eq!(
+        referenced(&globals["DeploymentPreference"]["Type"]).as_deref(),
+        Some("DeploymentType")
+    );
+    let alarms: Vec<&str> = resources_of_type(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    for (name, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let rollback: Vec<String> = function["Properties"]["DeploymentPreference"]["Alarms"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{name} has no rollback alarms"))
+            .iter()
+            .map(|alarm| referenced(alarm).expect("!Ref to an alarm"))
+            .collect();
+        for alarm in &rollback {
+            assert!(
+                alarms.contains(&alarm.as_str()),
+                "{name}: {alarm} is not an alarm"
+            );
+        }
+        // Its own errors, always; the API's 5xx rate for the routes.
+        let errors = &template["Resources"][rollback[0].as_str()]["Properties"];
+        assert_eq!(errors["MetricName"].as_str(), Some("Errors"), "{name}");
+        assert_eq!(
+            referenced(&errors["Dimensions"][0]["Value"]).as_deref(),
+            Some(name)
+        );
+        let is_route = function["Properties"]["Events"].is_mapping();
+        assert_eq!(
+            rollback.contains(&"ApiServerErrorRateAlarm".to_owned()),
+            is_route,
+            "{name}"
+        );
+    }
+    let types = template["Parameters"]["DeploymentType"]["AllowedValues"]
+        .as_sequence()
+        .unwrap();
+    assert!(types.iter().any(|t| t.as_str() == Some("AllAtOnce")));
+    assert!(
+        template["Parameters"]["DeploymentType"]["Default"]
+            .as_str()
+            .unwrap()
+            .starts_with("Canary")
+    );
+}
+
+#[test]
+fn every_alarm_notifies_the_alarm_topic() {
+    let template = template();
+    let alarms = resources_of_type(&template, "AWS::CloudWatch::Alarm");
+    assert!(alarms.len() >= 13, "{} alarms", alarms.len());
+    for (name, alarm) in alarms {
+        for actions in ["AlarmActions", "OKActions"] {
+            let targets: Vec<Option<String>> = alarm["Properties"][actions]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{name} has no {actions}"))
+                .iter()
+                .map(referenced)
+                .collect();
+            assert_eq!(targets, vec![Some("AlarmTopic".to_owned())], "{name}");
+        }
+    }
+    // What the issue asks to be alarmed, by metric.
+    let metrics: Vec<String> = resources_of_type(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .flat_map(|(_, alarm)| {
+            let properties = &alarm["Properties"];
+            let single = properties["MetricName"].as_str().map(str::to_owned);
+            let math = properties["Metrics"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["MetricStat"]["Metric"]["MetricName"].as_str())
+                .map(str::to_owned)
+                .collect::<Vec<_>>();
+            single.into_iter().chain(math)
+        })
+        .collect();
+    for metric in [
+        "5xx",
+        "Latency",
+        "Errors",
+        "Throttles",
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+        "SystemErrors",
+        "IteratorAge",
+        "ApproximateNumberOfMessagesVisible",
+    ] {
+        assert!(metrics.iter().any(|m| m == metric), "no alarm on {metric}");
+    }
+    let errors_alarms = metrics.iter().filter(|m| *m == "Errors").count();
+    let functions = resources_of_type(&template, "AWS::Serverless::Function").len();
+    assert_eq!(errors_alarms, functions, "one Errors alarm per function");
+}
+
+#[test]
+fn the_dashboard_names_only_resources_of_the_stack() {
+    let template = template();
+    let dashboard = &template["Resources"]["Dashboard"]["Properties"]["DashboardBody"];
+    let serde_norway::Value::Tagged(body) = dashboard else {
+        panic!("DashboardBody is a !Sub");
+    };
+    assert_eq!(body.tag, "Sub");
+    let text = body.value.as_str().unwrap();
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let end = rest[start..].find('}').unwrap() + start;
+        names.push(rest[start + 2..end].to_owned());
+        rest = &rest[end..];
+    }
+    for name in &names {
+        let resource = name.split('.').next().unwrap();
+        assert!(
+            name == "AWS::Region"
+                || !template["Resources"][resource].is_null()
+                || !template["Parameters"][resource].is_null(),
+            "the dashboard names {name}, which the stack does not have"
+        );
+    }
+    // Substituted, it is JSON; every function, the API, the table and the queue are on it.
+    let mut substituted = text.to_owned();
+    for name in &names {
+        substituted = substituted.replace(&format!("${{{name}}}"), "x");
+    }
+    let body: Value = serde_json::from_str(&substituted).expect("the dashboard body is JSON");
+    assert!(body["widgets"].as_array().unwrap().len() >= 8);
+    for (function, _) in resources_of_type(&template, "AWS::Serverless::Function") {
+        assert!(names.iter().any(|n| n == function), "{function}");
+    }
+    for resource in [
+        "PaymentsApi",
+        "PaymentsTable",
+        "PaymentEventsDeadLetterQueue.QueueName",
+    ] {
+        assert!(names.iter().any(|n| n == resource), "{resource}");
+    }
+    // No account, region or name written in: another stack's dashboard would show this one.
+    assert!(!text.contains("arn:aws"), "{text}");
+}
+
+#[test]
+fn a_deploy_with_samconfigs_placeholder_issuer_or_audience_is_refused() {
+    let template = template();
+    let rule = serde_norway::to_string(&template["Rules"]["JwtSettingsAreReal"]).unwrap();
+    let samconfig = std::fs::read_to_string(repo_root().join("samconfig.toml")).unwrap();
+    let mut checked = 0;
+    for line in samconfig
+        .lines()
+        .filter(|line| line.starts_with("parameter_overrides"))
+    {
+        for setting in line.trim_end_matches('"').split(' ') {
+            let Some((name, value)) = setting.split_once('=') else {
+                continue;
+            };
+            if name == "JwtIssuer" || name == "JwtAudience" {
+                assert!(value.contains("REPLACE-ME"), "{setting}: not a placeholder");
+                assert!(
+                    rule.contains(value),
+                    "template.yaml's rule does not refuse samconfig.toml's {setting}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 4, "an issuer and an audience for dev and prod");
+    assert!(rule.contains("AssertDescription"));
 }
