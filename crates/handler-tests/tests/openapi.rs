@@ -837,7 +837,7 @@ fn every_problem_the_code_answers_is_documented_under_its_status() {
     let mut failures = Vec::new();
     let mut slugs = BTreeSet::new();
     for error in every_api_error() {
-        let response = problem_response(&error);
+        let response = problem_response(&error, "Vx0016abcdEFg=");
         let status = response.status().as_u16();
         let body = match response.body() {
             Body::Text(text) => serde_json::from_str::<Value>(text).unwrap(),

@@ -11,13 +11,23 @@ pub fn init() {
 }
 
 /// Installs the JSON log subscriber, writing to `writer` (the benchmarks write to a sink).
+pub fn init_with_writer<W>(writer: W)
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    // `try_init`: a test binary may call this more than once.
+    let _ = subscriber(writer).try_init();
+}
+
+/// The JSON log subscriber, writing to `writer`: what [`init`] installs, and what a test
+/// installs for itself to read the lines a request writes.
 ///
 /// The levels come from `RUST_LOG`, else from Lambda's `AWS_LAMBDA_LOG_LEVEL` (set by the
 /// function's `LoggingConfig`), else `info`. `RUST_LOG` takes a level and per-target levels,
 /// as in `RUST_LOG=info,aws_smithy_runtime=debug` (`tracing_subscriber`'s `Targets`: the same
 /// syntax as `EnvFilter` without its span and field filters, which with its regex engine
 /// made every function larger: docs/benchmarks.md, "Figures the code refers to").
-pub fn init_with_writer<W>(writer: W)
+pub fn subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
@@ -37,9 +47,5 @@ where
         .with_target(false)
         .with_ansi(false)
         .with_writer(writer);
-    // `try_init`: a test binary may call this more than once.
-    let _ = tracing_subscriber::registry()
-        .with(levels)
-        .with(json)
-        .try_init();
+    tracing_subscriber::registry().with(levels).with(json)
 }

@@ -110,6 +110,7 @@ impl ApiError {
                 ApiError::Validation(errors) => Some(errors.fields()),
                 _ => None,
             },
+            request_id: None,
         }
     }
 }
@@ -124,6 +125,15 @@ pub struct Problem<'a> {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<&'a [FieldError]>,
+    /// API Gateway's id of the request (an extension member): what a client quotes to find it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<&'a str>,
+}
+
+impl<'a> Problem<'a> {
+    pub fn with_request_id(self, request_id: Option<&'a str>) -> Self {
+        Self { request_id, ..self }
+    }
 }
 
 impl From<PaymentError> for ApiError {

@@ -79,9 +79,14 @@ where
     let started = Instant::now();
     let method = request.method().to_string();
     let route = route_of(&request);
-    let request_id = request_id_of(&request);
+    let ids = RequestIds::of(&request);
     let allowed = time_allowed(&request, SystemTime::now());
-    let span = tracing::info_span!("request", request_id = %request_id);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %ids.lambda,
+        apigw_request_id = %ids.api_gateway,
+        trace_id = %ids.trace,
+    );
 
     async move {
         // An Accept that is not ASCII is malformed, like any header we read: 400, not ignored.
@@ -113,7 +118,7 @@ where
         };
         let response = match result {
             Ok((response, media_type)) => into_response(response, media_type),
-            Err(error) => problem_response(&error),
+            Err(error) => problem_response(&error, &ids.api_gateway),
         };
         let status = response.status().as_u16();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -139,14 +144,18 @@ fn into_response(response: ApiResponse, media_type: MediaType) -> Response<Body>
     builder.body(body).expect("status and headers are valid")
 }
 
-/// The problem+json response of `error`. Server errors are logged here, once, with their
-/// whole cause chain; clients see only the problem.
-pub fn problem_response(error: &ApiError) -> Response<Body> {
+/// The problem+json response of `error` to the request API Gateway knows as `request_id`.
+/// Server errors are logged here, once, with their whole cause chain; clients see only the
+/// problem, and the request id to quote.
+pub fn problem_response(error: &ApiError, request_id: &str) -> Response<Body> {
     let status = error.status();
     if status.is_server_error() {
         tracing::error!(error = %cause_chain(error), status = status.as_u16(), "request failed");
     }
-    let body = serde_json::to_string(&error.problem()).expect("problems always serialize");
+    let problem = error
+        .problem()
+        .with_request_id((!request_id.is_empty()).then_some(request_id));
+    let body = serde_json::to_string(&problem).expect("problems always serialize");
     let mut response = Response::builder()
         .status(status)
         .header(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
@@ -171,15 +180,32 @@ fn route_of(request: &Request) -> String {
     }
 }
 
-fn request_id_of(request: &Request) -> String {
-    if let Some(context) = request.lambda_context_ref() {
-        return context.request_id.clone();
-    }
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => {
-            context.request_id.clone().unwrap_or_default()
+/// The ids one request is known by, on every log line of it (README, "Finding one request"):
+/// Lambda's (the function's log group, and the access log's `integrationRequestId`), API
+/// Gateway's (the access log's `requestId`, the `apigw-requestid` response header, and a
+/// problem's `request_id`), and the X-Ray trace's. Empty where the request has none (served
+/// outside Lambda or API Gateway).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestIds {
+    pub lambda: String,
+    pub api_gateway: String,
+    pub trace: String,
+}
+
+impl RequestIds {
+    pub fn of(request: &Request) -> Self {
+        let context = request.lambda_context_ref();
+        let api_gateway = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+            _ => None,
+        };
+        Self {
+            lambda: context.map(|c| c.request_id.clone()).unwrap_or_default(),
+            api_gateway: api_gateway.unwrap_or_default(),
+            trace: context
+                .and_then(|c| c.xray_trace_id.clone())
+                .unwrap_or_default(),
         }
-        _ => String::new(),
     }
 }
 
@@ -342,5 +368,91 @@ mod tests {
         let (status, body) = organisation(development).await;
         assert_eq!(status, 200);
         assert_eq!(body["organisation"], "00000000-0000-4000-8000-000000000001");
+    }
+
+    /// The lines written to a buffer by the functions' own log subscriber.
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Lines {
+        fn json(&self) -> Vec<serde_json::Value> {
+            String::from_utf8(self.0.lock().unwrap().clone())
+                .unwrap()
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap())
+                .collect()
+        }
+    }
+
+    /// A replayed event, as the Lambda runtime hands it over: with its invocation's context.
+    fn replayed_in_lambda(case: &str) -> Request {
+        let path = format!("{}/../../events/{case}.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut context = lambda_http::Context::default();
+        context.request_id = "8f5e2b1c-0d3a-4c7e-9b61-5a2f0e4d7c18".to_owned();
+        context.xray_trace_id = Some(
+            "Root=1-6746f1a2-3c0d5e7f9a1b2c3d4e5f6a7b;Parent=53995c3f42cd8ad8;Sampled=1".to_owned(),
+        );
+        lambda_http::request::from_str(&text)
+            .unwrap()
+            .with_lambda_context(context)
+    }
+
+    #[tokio::test]
+    async fn every_log_line_of_a_request_carries_its_three_ids_and_a_problem_the_gateways() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let _guard =
+            tracing::subscriber::set_default(crate::telemetry::subscriber(move || writer.clone()));
+        let request = replayed_in_lambda("get-payment/not-found");
+        let ids = RequestIds::of(&request);
+        assert_eq!(ids.api_gateway, "Vx0019abcdEFg=");
+
+        let response = serve(&identity(), request, |_| async {
+            tracing::warn!("a line the handler writes");
+            Err::<ApiResponse, _>(ApiError::Internal("a cause the client never sees".into()))
+        })
+        .await;
+
+        assert_eq!(response.status(), 500);
+        let body = body_json(&response);
+        assert_eq!(body["request_id"], "Vx0019abcdEFg=");
+        let logged = lines.json();
+        assert_eq!(logged.len(), 3, "{logged:#?}");
+        for line in &logged {
+            let span = &line["span"];
+            assert_eq!(
+                span["request_id"], "8f5e2b1c-0d3a-4c7e-9b61-5a2f0e4d7c18",
+                "{line}"
+            );
+            assert_eq!(span["apigw_request_id"], "Vx0019abcdEFg=", "{line}");
+            assert!(
+                span["trace_id"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Root=1-6746f1a2-"),
+                "{line}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_problem_without_a_gateway_request_id_has_none() {
+        let response = serve(&identity(), request(None), |_| async {
+            Err::<ApiResponse, _>(ApiError::NotFound)
+        })
+        .await;
+        assert_eq!(response.status(), 404);
+        assert!(body_json(&response).get("request_id").is_none());
     }
 }
