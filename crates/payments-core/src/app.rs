@@ -21,6 +21,7 @@ impl App {
     /// `&'static` instead of cloning it per request.
     pub async fn init() -> Result<&'static App, ConfigError> {
         crate::telemetry::init();
+        tracing::info!(version = crate::VERSION, "function starting");
         let config = Config::from_env()?;
         Ok(Box::leak(Box::new(App::new(&config).await)))
     }

@@ -27,4 +27,8 @@ pub mod telemetry;
 pub mod testing;
 
 pub use app::App;
+
+/// The release this build is: the workspace's version, which the stack's tags, the OpenAPI
+/// document and CHANGELOG.md name too. Every function logs it when it starts.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use error::PaymentError;

@@ -75,6 +75,7 @@ impl EventBus {
     /// EventBridge client, once per process, as [`crate::App::init`] does for the routes.
     pub async fn init() -> Result<&'static EventBus, ConfigError> {
         crate::telemetry::init();
+        tracing::info!(version = crate::VERSION, "function starting");
         let config = EventsConfig::from_env()?;
         let client = eventbridge_client(config.endpoint.as_deref()).await;
         Ok(Box::leak(Box::new(EventBus::new(client, config.bus_name))))
