@@ -45,5 +45,8 @@ BASE_URL="http://127.0.0.1:$api_port" E2E_STACK=cargo-lambda cargo test --locked
 echo "== the README's cargo lambda invoke replays, as written, against the same local stack"
 API_PORT=$api_port DYNAMODB_PORT=$stack_dynamodb_port .venv/bin/python scripts/replay-check.py cargo-lambda
 
+echo "== the pipeline's smoke test and token script, against the same local stack"
+scripts/test-pipeline-scripts.sh "http://127.0.0.1:$api_port"
+
 echo "== Schemathesis: docs/openapi.yaml against the same local stack"
 SCHEMATHESIS_STACK=cargo-lambda scripts/schemathesis.sh "http://127.0.0.1:$api_port"
