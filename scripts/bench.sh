@@ -3,9 +3,11 @@
 # fails on a time. Builds what it needs (release, reusing target/), then:
 #   - sizes: stripped binaries for the host (x86_64) and, where the Rust target is installed,
 #     arm64 (cargo lambda build --arm64, as sam build does), and zip -9 of each bootstrap;
-#   - warm CPU per request through each handler, DynamoDB answered in-process (criterion);
-#   - against DynamoDB Local on a free port (stopped on exit): cold starts beside the two
-#     floors, peak RSS over warm invocations, DynamoDB capacity per operation;
+#   - warm CPU per request through each handler, DynamoDB and EventBridge answered in-process
+#     (criterion);
+#   - against DynamoDB Local on a free port (stopped on exit), and an EventBridge in the driver
+#     for payment-events: cold starts beside the two floors, peak RSS over warm invocations,
+#     DynamoDB capacity per operation;
 #   - one summary table, also written to .run/bench/summary.md.
 #
 # BENCH_RUNS (50) cold starts per binary, BENCH_RSS_INVOCATIONS (1000),
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 scripts/tools.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
-functions=(create-payment delete-payment get-payment health list-payments update-payment)
+functions=(create-payment delete-payment get-payment health list-payments payment-events update-payment)
 floors=(floor-hello floor-getitem)
 out=.run/bench
 mkdir -p "$out"

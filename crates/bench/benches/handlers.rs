@@ -7,11 +7,15 @@
 //! shared, and preemption by other processes is not our cost.
 //!
 //! The handlers are the functions' own (`<function>::handle`, from each function crate's lib),
-//! served by `payments_core::http::serve` as `payments_core::http::run` serves them in Lambda.
+//! served by `payments_core::http::serve` as `payments_core::http::run` serves them in Lambda;
+//! `payment_events::handle`, not a route, is called as `lambda_runtime` calls it, with a parsed
+//! batch of stream records, and publishes to an in-process EventBridge.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::client::http::{
@@ -21,11 +25,16 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared;
 use aws_smithy_types::body::SdkBody;
+use criterion::BenchmarkGroup;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use lambda_http::http::StatusCode;
+use lambda_runtime::{Context, LambdaEvent};
 use payments_core::App;
-use payments_core::config::{Config, DEFAULT_ORGANISATION_CLAIM, dynamodb_client};
+use payments_core::config::{
+    Config, DEFAULT_ORGANISATION_CLAIM, dynamodb_client, eventbridge_client,
+};
+use payments_core::events::{EventBus, MAX_ENTRIES_PER_CALL};
 use payments_core::http::{self, ApiError, ApiRequest, ApiResponse};
 use payments_core::identity::Identity;
 use payments_core::repository::DynamoDbRepository;
@@ -70,15 +79,18 @@ impl HttpConnector for InProcessDynamoDb {
             .iter()
             .find(|(name, _)| *name == operation)
             .map_or_else(|| b"{}".to_vec(), |(_, body)| body.clone());
-        let mut response = HttpResponse::new(
-            StatusCode::OK.as_u16().try_into().expect("200 is a status"),
-            SdkBody::from(body),
-        );
-        response
-            .headers_mut()
-            .insert("content-type", "application/x-amz-json-1.0");
-        HttpConnectorFuture::ready(Ok(response))
+        ok(body, "application/x-amz-json-1.0")
     }
+}
+
+/// A 200 with `body`, answered at once.
+fn ok(body: Vec<u8>, content_type: &'static str) -> HttpConnectorFuture {
+    let mut response = HttpResponse::new(
+        StatusCode::OK.as_u16().try_into().expect("200 is a status"),
+        SdkBody::from(body),
+    );
+    response.headers_mut().insert("content-type", content_type);
+    HttpConnectorFuture::ready(Ok(response))
 }
 
 impl HttpClient for InProcessDynamoDb {
@@ -89,6 +101,75 @@ impl HttpClient for InProcessDynamoDb {
     ) -> SharedHttpConnector {
         self.clone().into_shared()
     }
+}
+
+/// EventBridge in memory, accepting every entry of every `PutEvents` with a fixed answer. It
+/// keeps only a count of the entries: `payments_core::testing::FakeEventBridge` keeps each
+/// entry, so would grow over a criterion run, and parses each request on the measured thread.
+#[derive(Debug, Clone)]
+struct InProcessEventBridge {
+    /// The answer to a call of n entries, at index n: as many results as entries.
+    answers: Arc<Vec<Vec<u8>>>,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl InProcessEventBridge {
+    fn new() -> Self {
+        let answer = |entries: usize| {
+            let results: Vec<Value> = (0..entries)
+                .map(|n| json!({ "EventId": format!("00000000-0000-4000-8000-{n:012}") }))
+                .collect();
+            json!({ "FailedEntryCount": 0, "Entries": results })
+                .to_string()
+                .into_bytes()
+        };
+        Self {
+            answers: Arc::new((0..=MAX_ENTRIES_PER_CALL).map(answer).collect()),
+            accepted: Arc::default(),
+        }
+    }
+}
+
+impl HttpConnector for InProcessEventBridge {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        // One `"EventBusName"` key per entry; an entry's detail is a JSON string, its quotes
+        // escaped, so nothing in it matches. Cheaper than parsing the body.
+        let entries = request
+            .body()
+            .bytes()
+            .and_then(|body| std::str::from_utf8(body).ok())
+            .map_or(0, |body| body.matches("\"EventBusName\"").count());
+        self.accepted.fetch_add(entries, Ordering::Relaxed);
+        let body = self
+            .answers
+            .get(entries)
+            .expect("PutEvents takes at most MAX_ENTRIES_PER_CALL entries")
+            .clone();
+        ok(body, "application/x-amz-json-1.1")
+    }
+}
+
+impl HttpClient for InProcessEventBridge {
+    fn http_connector(
+        &self,
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.clone().into_shared()
+    }
+}
+
+/// payment-events' bus on its client as `EventBus::init` builds it (same timeouts, retries,
+/// signing), on the in-process EventBridge.
+async fn event_bus(eventbridge: &InProcessEventBridge) -> EventBus {
+    let base = eventbridge_client(Some("http://eventbridge.bench.invalid")).await;
+    let client = aws_sdk_eventbridge::Client::from_conf(
+        base.config()
+            .to_builder()
+            .http_client(eventbridge.clone())
+            .build(),
+    );
+    EventBus::new(client, "payments-bench")
 }
 
 /// The function's client (same timeouts, retries, signing) on the in-process DynamoDB.
@@ -244,6 +325,7 @@ fn handlers(c: &mut Criterion<ThreadCpuTime>) {
         health::handle,
         200
     );
+    bench_payment_events(&mut group, &runtime);
 
     // The SDK alone: the realistic floor's GetItem, on the same client.
     group.bench_function("floor-getitem", |b| {
@@ -265,6 +347,43 @@ fn handlers(c: &mut Criterion<ThreadCpuTime>) {
         })
     });
     group.finish();
+}
+
+/// One invocation of payment-events: a batch of stream records, ten creates of ten payments,
+/// so one full `PutEvents` call. Parsed once, as `lambda_runtime` parses it before the
+/// handler; each iteration's copy is made outside the measurement.
+fn bench_payment_events(
+    group: &mut BenchmarkGroup<'_, ThreadCpuTime>,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let eventbridge = InProcessEventBridge::new();
+    let bus = runtime.block_on(event_bus(&eventbridge));
+    let batch: Event =
+        serde_json::from_str(&event("payment-events/eventbridge-fails-three-once.json"))
+            .expect("a DynamoDB stream event");
+    let records = batch.records.len();
+    let invocation = LambdaEvent::new(batch, Context::default());
+    // A batch item failure, or records skipped as not payment changes, would be a cheaper
+    // path than publishing them all.
+    let response = runtime
+        .block_on(payment_events::handle(&bus, invocation.clone()))
+        .expect("the batch is handled");
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "every record is published: {response:?}"
+    );
+    assert_eq!(
+        eventbridge.accepted.load(Ordering::Relaxed),
+        records,
+        "one entry per record"
+    );
+    group.bench_function(format!("payment-events (batch of {records})"), |b| {
+        b.iter_batched(
+            || invocation.clone(),
+            |invocation| runtime.block_on(payment_events::handle(&bus, invocation)),
+            BatchSize::SmallInput,
+        )
+    });
 }
 
 /// CPU time of the calling thread (the current-thread runtime runs everything on it).

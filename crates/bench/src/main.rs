@@ -22,8 +22,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use bench::capacity::{self, CapacityMeter};
-use bench::cold::{self, ColdStart, Spawner, Target};
+use bench::cold::{self, ColdStart, Expected, Spawner, Target};
 use bench::dynamodb_proxy::DynamoDbProxy;
+use bench::eventbridge::LocalEventBridge;
 use bench::runtime_api::RuntimeApi;
 use bench::{report, stats};
 use payments_core::config::dynamodb_client;
@@ -185,14 +186,21 @@ fn run(options: &Options) -> Result<(), Error> {
 
     let api = RuntimeApi::start()?;
     let proxy = DynamoDbProxy::start(endpoint.trim_start_matches("http://").trim_end_matches('/'))?;
-    let mut environment =
-        cold::lambda_environment("bench", &api.address(), &store.table, &proxy.endpoint());
+    let eventbridge = LocalEventBridge::start()?;
+    let mut environment = cold::lambda_environment(
+        "bench",
+        &api.address(),
+        &store.table,
+        &proxy.endpoint(),
+        &eventbridge.endpoint(),
+    );
     if std::env::var("BENCH_TRUST_STORE").as_deref() != Ok("host") {
         environment.extend(cold::al2023_trust_store(&log_dir)?);
     }
     let spawner = Spawner {
         api: &api,
         proxy: &proxy,
+        eventbridge: &eventbridge,
         environment,
         log_dir: log_dir.clone(),
     };
@@ -268,30 +276,58 @@ fn run(options: &Options) -> Result<(), Error> {
     Ok(())
 }
 
-/// The six functions and the two floors, each with the event of its main success case.
+/// The seven functions and the two floors, each with the event of its main success case.
 fn targets(bin_dir: &Path, events: &Path) -> Vec<Target> {
-    let target = |name: &str, function: &str, case: &str, expect_status, consumes_payment| Target {
+    let target = |name: &str, function: &str, case: &str, expected, consumes_payment| Target {
         name: name.to_owned(),
         binary: bin_dir.join(name),
         event: events.join(function).join(format!("{case}.json")),
-        expect_status,
+        expected,
         consumes_payment,
     };
+    let status = Expected::Status;
     vec![
-        target("floor-hello", "get-payment", "found", 200, false),
-        target("floor-getitem", "get-payment", "found", 200, false),
-        target("get-payment", "get-payment", "found", 200, false),
+        target("floor-hello", "get-payment", "found", status(200), false),
+        target("floor-getitem", "get-payment", "found", status(200), false),
+        target("get-payment", "get-payment", "found", status(200), false),
         target(
             "list-payments",
             "list-payments",
             "default-limit",
-            200,
+            status(200),
             false,
         ),
-        target("create-payment", "create-payment", "created", 201, false),
-        target("update-payment", "update-payment", "updated", 200, true),
-        target("delete-payment", "delete-payment", "deleted", 204, true),
-        target("health", "health", "ready", 200, false),
+        target(
+            "create-payment",
+            "create-payment",
+            "created",
+            status(201),
+            false,
+        ),
+        target(
+            "update-payment",
+            "update-payment",
+            "updated",
+            status(200),
+            true,
+        ),
+        target(
+            "delete-payment",
+            "delete-payment",
+            "deleted",
+            status(204),
+            true,
+        ),
+        target("health", "health", "ready", status(200), false),
+        // Ten creates of ten payments: one full PutEvents call. The case's expectation file
+        // fails some entries in the replay tests; the local EventBridge fails none.
+        target(
+            "payment-events",
+            "payment-events",
+            "eventbridge-fails-three-once",
+            Expected::NoBatchItemFailures,
+            false,
+        ),
     ]
 }
 
@@ -306,6 +342,7 @@ fn cold_json(targets: &[Target], cold: &HashMap<String, Vec<ColdStart>>) -> Valu
                 "init_ms": millis(starts.iter().map(|s| s.init).collect()),
                 "total_ms": millis(starts.iter().map(|s| s.total).collect()),
                 "dynamodb_ms": millis(starts.iter().map(|s| s.dynamodb).collect()),
+                "eventbridge_ms": millis(starts.iter().map(|s| s.eventbridge).collect()),
             }))
         })
         .collect()

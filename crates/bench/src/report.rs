@@ -63,7 +63,8 @@ struct Cold {
     name: String,
     init: Vec<Duration>,
     total: Vec<Duration>,
-    /// Per run, the first response less DynamoDB Local's answering time.
+    /// Per run, the first response less the answering time of DynamoDB Local and of the local
+    /// EventBridge.
     own: Vec<Duration>,
 }
 
@@ -86,13 +87,20 @@ fn cold_rows(cold: &Value) -> Vec<Cold> {
                 .map(|row| {
                     let total = durations(&row["total_ms"]);
                     let dynamodb = durations(&row["dynamodb_ms"]);
+                    // Results written before payment-events was measured have none.
+                    let eventbridge = durations(&row["eventbridge_ms"]);
+                    let eventbridge =
+                        |run: usize| eventbridge.get(run).copied().unwrap_or_default();
                     Cold {
                         name: row["name"].as_str().unwrap_or_default().to_owned(),
                         init: durations(&row["init_ms"]),
                         own: total
                             .iter()
                             .zip(&dynamodb)
-                            .map(|(total, dynamodb)| total.saturating_sub(*dynamodb))
+                            .enumerate()
+                            .map(|(run, (total, dynamodb))| {
+                                total.saturating_sub(*dynamodb + eventbridge(run))
+                            })
                             .collect(),
                         total,
                     }
@@ -133,7 +141,8 @@ pub fn cold_table(cold: &Value) -> String {
          init = process start to first Runtime API poll; first response = process start to the\n\
          first invocation's response, against DynamoDB Local; \"less DynamoDB\" takes out the\n\
          time DynamoDB Local itself took to answer (a transaction takes it several times as\n\
-         long as a GetItem).\n"
+         long as a GetItem) and, for payment-events (a batch of stream records published\n\
+         with PutEvents), the time the driver's EventBridge took.\n"
     );
     let _ = writeln!(
         out,
@@ -197,9 +206,10 @@ pub fn summary(results: &Value, sizes: &Sizes, criterion: &BTreeMap<String, f64>
 
     let _ = writeln!(
         out,
-        "\nPer binary: warm CPU time per request through the handler with DynamoDB answered\n\
-         in-process (criterion, median); peak RSS (VmHWM) over {invocations} warm invocations\n\
-         against DynamoDB Local, and their mean wall time; stripped sizes and zip -9 of bootstrap.\n"
+        "\nPer binary: warm CPU time per request (or per what its figure names) through the\n\
+         handler with DynamoDB and EventBridge answered in-process (criterion, median); peak RSS\n\
+         (VmHWM) over {invocations} warm invocations against DynamoDB Local (payment-events: the\n\
+         driver's EventBridge), and their mean wall time; stripped sizes and zip -9 of bootstrap.\n"
     );
     let _ = writeln!(
         out,
@@ -209,14 +219,17 @@ pub fn summary(results: &Value, sizes: &Sizes, criterion: &BTreeMap<String, f64>
     let size = |arch: &str, name: &str| sizes.get(&(arch.to_owned(), name.to_owned())).copied();
     for row in &rows {
         let name = row.name.as_str();
-        let warm = criterion.get(name).map(|ns| ns / 1000.0);
+        let warm = criterion_id(criterion, name).map(|id| {
+            let qualifier = &id[name.len()..];
+            format!("{:.1} µs{qualifier}", criterion[id] / 1000.0)
+        });
         let (rss, wall) = memory
             .get(name)
             .map_or((None, None), |(rss, wall)| (Some(*rss), Some(*wall)));
         let _ = writeln!(
             out,
             "| {name} | {} | {} | {} | {} | {} | {} |",
-            fmt_opt(warm, 1, " µs"),
+            warm.as_deref().unwrap_or("-"),
             fmt_opt(rss.map(|kib| kib * 1024.0 / 1e6), 1, " MB"),
             fmt_opt(wall, 2, " ms"),
             size("x86_64", name).map_or("-".to_owned(), |(b, _)| mb(b as f64)),
@@ -225,7 +238,10 @@ pub fn summary(results: &Value, sizes: &Sizes, criterion: &BTreeMap<String, f64>
         );
     }
     for (name, ns) in criterion {
-        if !rows.iter().any(|row| &row.name == name) {
+        if !rows
+            .iter()
+            .any(|row| criterion_id(criterion, &row.name) == Some(name.as_str()))
+        {
             let _ = writeln!(
                 out,
                 "| {name} (criterion only) | {:.1} µs | - | - | - | - | - |",
@@ -239,6 +255,17 @@ pub fn summary(results: &Value, sizes: &Sizes, criterion: &BTreeMap<String, f64>
     out.push_str(&crate::capacity_model::report(&capacity));
     out.push_str(&targets(&rows, &memory, sizes, criterion, &capacity));
     out
+}
+
+/// Criterion's id for a binary: its name, or its name qualified in parentheses where one
+/// invocation is not one request (`payment-events (batch of 10)`).
+fn criterion_id<'a>(criterion: &'a BTreeMap<String, f64>, name: &str) -> Option<&'a str> {
+    criterion.keys().map(String::as_str).find(|id| {
+        *id == name
+            || id
+                .strip_prefix(name)
+                .is_some_and(|qualifier| qualifier.starts_with(" ("))
+    })
 }
 
 fn targets(

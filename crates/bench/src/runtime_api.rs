@@ -150,10 +150,10 @@ impl RuntimeApi {
     }
 }
 
-struct Request {
+pub(crate) struct Request {
     method: String,
     path: String,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 fn serve_connection(stream: TcpStream, shared: &Shared, generation: u64) -> io::Result<()> {
@@ -265,7 +265,7 @@ fn write_status(writer: &mut TcpStream, status: &str, body: &[u8]) -> io::Result
 
 /// One HTTP/1.1 request, its body read by `Content-Length` or chunked encoding; `None` at a
 /// clean end of the connection.
-fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
+pub(crate) fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<Request>> {
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
         return Ok(None);
