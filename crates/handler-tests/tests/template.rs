@@ -536,6 +536,7 @@ fn the_dashboard_names_only_resources_of_the_stack() {
         let resource = name.split('.').next().unwrap();
         assert!(
             name == "AWS::Region"
+                || name == "AWS::StackName"
                 || !template["Resources"][resource].is_null()
                 || !template["Parameters"][resource].is_null(),
             "the dashboard names {name}, which the stack does not have"
@@ -560,6 +561,72 @@ fn the_dashboard_names_only_resources_of_the_stack() {
     }
     // No account, region or name written in: another stack's dashboard would show this one.
     assert!(!text.contains("arn:aws"), "{text}");
+}
+
+/// The dashboard's EMF widgets read the namespace the functions write to, and only metrics
+/// an operation writes: a metric misnamed here would be an empty graph, not an error.
+#[test]
+fn the_dashboards_emf_metrics_are_ones_the_functions_write() {
+    use payments_core::telemetry::metrics::{Capacity, RequestMetrics};
+
+    let template = template();
+    let namespace =
+        &template["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"];
+    assert_eq!(
+        serde_norway::to_string(namespace).unwrap().trim(),
+        "!Ref AWS::StackName"
+    );
+    let serde_norway::Value::Tagged(body) =
+        &template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
+    else {
+        panic!("DashboardBody is a !Sub");
+    };
+    let text = body
+        .value
+        .as_str()
+        .unwrap()
+        .replace("${AWS::StackName}", "STACK");
+    let mut plain = text.clone();
+    while let Some(start) = plain.find("${") {
+        let end = plain[start..].find('}').unwrap() + start;
+        plain.replace_range(start..=end, "x");
+    }
+    let body: Value = serde_json::from_str(&plain).unwrap();
+    let mut checked = 0;
+    for widget in body["widgets"].as_array().unwrap() {
+        for metric in widget["properties"]["metrics"].as_array().unwrap() {
+            if metric[0] != "STACK" {
+                continue;
+            }
+            let (name, operation) = (metric[1].as_str().unwrap(), metric[3].as_str().unwrap());
+            assert_eq!(metric[2], "Operation", "{metric}");
+            let method = match operation {
+                "create-payment" => http::Method::POST,
+                "update-payment" => http::Method::PUT,
+                "delete-payment" => http::Method::DELETE,
+                "get-payment" | "list-payments" | "health" => http::Method::GET,
+                other => panic!("{other} is no operation that writes metrics"),
+            };
+            assert!(
+                repo_root().join("functions").join(operation).is_dir(),
+                "{operation}"
+            );
+            let written = RequestMetrics {
+                method,
+                status: 200,
+                replayed: false,
+                capacity: Capacity::default(),
+                request_id: String::new(),
+            }
+            .values();
+            assert!(
+                name == "ColdStart" || written.iter().any(|(written, _, _)| *written == name),
+                "{operation} writes no {name}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "{checked} EMF metrics on the dashboard");
 }
 
 #[test]

@@ -14,6 +14,7 @@ use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder, tls
 use crate::domain::OrganisationId;
 use crate::identity::Identity;
 use crate::repository::ListShards;
+use crate::telemetry::{DynamoDbTelemetry, xray};
 
 /// The organisation claim of the JWT authorizer unless `ORGANISATION_CLAIM` names another.
 pub const DEFAULT_ORGANISATION_CLAIM: &str = "organisation_id";
@@ -130,9 +131,19 @@ impl EventsConfig {
     }
 }
 
-/// The DynamoDB client, on [`sdk_config`].
+/// The DynamoDB client, on [`sdk_config`], reporting its calls to the request they are made
+/// for ([`DynamoDbTelemetry`]): their capacity to its metrics, and subsegments of its trace to
+/// the X-Ray daemon that `AWS_XRAY_DAEMON_ADDRESS` names (Lambda sets it when tracing is on).
 pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
-    Client::new(&sdk_config(endpoint).await)
+    dynamodb_client_with(endpoint, DynamoDbTelemetry::new(xray::Daemon::from_env())).await
+}
+
+/// The DynamoDB client of [`dynamodb_client`], with `telemetry` (tests name their own daemon).
+pub async fn dynamodb_client_with(endpoint: Option<&str>, telemetry: DynamoDbTelemetry) -> Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config(endpoint).await)
+        .interceptor(telemetry)
+        .build();
+    Client::from_conf(config)
 }
 
 /// The EventBridge client, on [`sdk_config`].

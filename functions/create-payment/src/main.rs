@@ -4,7 +4,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let app = payments_core::App::init().await?;
-    payments_core::http::run(&app.identity, |request| {
+    payments_core::http::run(env!("CARGO_PKG_NAME"), &app.identity, |request| {
         create_payment::handle(app, request)
     })
     .await

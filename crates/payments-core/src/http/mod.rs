@@ -10,6 +10,7 @@ mod request;
 mod response;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -18,11 +19,16 @@ use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use tracing::Instrument;
 
 use crate::identity::Identity;
+use crate::telemetry::{
+    self,
+    metrics::{Capacity, Emf, RequestMetrics},
+    xray::TraceContext,
+};
 
 pub use error::{ApiError, Problem, RETRY_AFTER_SECONDS, cause_chain};
 pub use media::{MediaType, PROBLEM_JSON};
 pub use request::{ApiRequest, MAX_BODY_BYTES};
-pub use response::{ApiResponse, etag};
+pub use response::{ApiResponse, IDEMPOTENT_REPLAYED, etag};
 
 /// A request still running this long before its invocation's deadline answers 503 with
 /// `Retry-After`: time to write that answer and hand it to the runtime. Each DynamoDB call
@@ -52,15 +58,25 @@ fn time_allowed(request: &Request, now: SystemTime) -> Duration {
     }
 }
 
-/// Serves `handler` on the Lambda runtime until the sandbox is shut down.
-pub async fn run<F, Fut>(identity: &'static Identity, handler: F) -> Result<(), lambda_http::Error>
+/// Serves `handler`, the route of `operation` (the function's name: its metrics' dimension),
+/// on the Lambda runtime until the sandbox is shut down. Each request writes its log line and
+/// its metrics' EMF line.
+pub async fn run<F, Fut>(
+    operation: &'static str,
+    identity: &'static Identity,
+    handler: F,
+) -> Result<(), lambda_http::Error>
 where
     F: Fn(ApiRequest<'static>) -> Fut + Sync,
     Fut: Future<Output = Result<ApiResponse, ApiError>> + Send,
 {
+    static COLD: AtomicBool = AtomicBool::new(true);
     let handler = &handler;
+    let emf = &Emf::from_env(operation);
     lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, std::convert::Infallible>(serve(identity, request, handler).await)
+        let (response, metrics) = serve_measured(identity, request, handler).await;
+        emf.write(&metrics, COLD.swap(false, Ordering::Relaxed));
+        Ok::<_, std::convert::Infallible>(response)
     }))
     .await
 }
@@ -76,10 +92,25 @@ where
     F: FnOnce(ApiRequest<'a>) -> Fut,
     Fut: Future<Output = Result<ApiResponse, ApiError>>,
 {
+    serve_measured(identity, request, handler).await.0
+}
+
+/// [`serve`], with what the request did for its metrics: its outcome, and the DynamoDB
+/// capacity its calls consumed. Its DynamoDB calls are subsegments of the invocation's trace.
+pub async fn serve_measured<'a, F, Fut>(
+    identity: &'a Identity,
+    request: Request,
+    handler: F,
+) -> (Response<Body>, RequestMetrics)
+where
+    F: FnOnce(ApiRequest<'a>) -> Fut,
+    Fut: Future<Output = Result<ApiResponse, ApiError>>,
+{
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = request.method().clone();
     let route = route_of(&request);
     let ids = RequestIds::of(&request);
+    let trace = TraceContext::parse(&ids.trace);
     let allowed = time_allowed(&request, SystemTime::now());
     let span = tracing::info_span!(
         "request",
@@ -99,12 +130,14 @@ where
             },
             None => MediaType::negotiate(None),
         };
-        let result = match negotiated {
+        let (result, capacity) = match negotiated {
             Ok(media_type) => {
                 let handled = handler(ApiRequest::new(request, identity, media_type));
                 // A write in flight when the deadline passes may still commit: as after any
                 // 503, the client retries (a create with its Idempotency-Key).
-                match tokio::time::timeout(allowed, handled).await {
+                let (outcome, capacity) =
+                    telemetry::in_request(trace, tokio::time::timeout(allowed, handled)).await;
+                let result = match outcome {
                     Ok(result) => result.map(|response| (response, media_type)),
                     Err(_) => Err(ApiError::Unavailable(
                         format!(
@@ -112,9 +145,10 @@ where
                         )
                         .into(),
                     )),
-                }
+                };
+                (result, capacity)
             }
-            Err(error) => Err(error),
+            Err(error) => (Err(error), Capacity::default()),
         };
         let response = match result {
             Ok((response, media_type)) => into_response(response, media_type),
@@ -123,7 +157,14 @@ where
         let status = response.status().as_u16();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         tracing::info!(%method, %route, status, latency_ms, "request completed");
-        response
+        let metrics = RequestMetrics {
+            replayed: response.headers().contains_key(IDEMPOTENT_REPLAYED),
+            method,
+            status,
+            capacity,
+            request_id: ids.lambda,
+        };
+        (response, metrics)
     }
     .instrument(span)
     .await

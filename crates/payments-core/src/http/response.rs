@@ -7,6 +7,9 @@ use serde::Serialize;
 use crate::domain::{PageSize, Payment, StoredPayment};
 use crate::service::{Created, PaymentPage};
 
+/// The header that marks a create answered from its `Idempotency-Key`.
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
 /// A successful response; [`super::serve`] adds the negotiated `Content-Type`.
 #[derive(Debug)]
 pub struct ApiResponse {
@@ -44,10 +47,8 @@ impl ApiResponse {
     pub fn created(created: &Created) -> Self {
         let response = match created {
             Created::New(payment) => Self::payment(StatusCode::CREATED, payment),
-            Created::Replayed(payment) => Self::payment(StatusCode::CREATED, payment).with_header(
-                HeaderName::from_static("idempotent-replayed"),
-                "true".to_owned(),
-            ),
+            Created::Replayed(payment) => Self::payment(StatusCode::CREATED, payment)
+                .with_header(IDEMPOTENT_REPLAYED, "true".to_owned()),
         };
         response.with_header(LOCATION, format!("/payments/{}", created.id()))
     }

@@ -253,6 +253,7 @@ impl Clock for ManualClock {
     }
 }
 
+pub mod emf;
 mod eventbridge;
 mod instrumented;
 mod replay;

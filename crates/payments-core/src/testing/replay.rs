@@ -15,13 +15,15 @@
 //!     "status": 200,
 //!     "headers": {"content-type": "application/json", "etag": "\"2\""},
 //!     "body": {"/version": 2, "/links/next": "<present>", "/data": "<length:2>"},
-//!     "stored": {"current": 1, "versions": 2, "idempotency": 0}
+//!     "stored": {"current": 1, "versions": 2, "idempotency": 0},
+//!     "metrics": {"PaymentsUpdated": 1, "PreconditionFailures": 0}
 //!   }
 //! }
 //! ```
 //!
 //! Body checks are JSON pointers; `"<present>"`, `"<absent>"` and `"<length:N>"` match shape
-//! rather than value. Each case runs on its own table. An event without an expectation, or an
+//! rather than value. Every case's metrics line must be valid EMF ([`super::emf::metrics_of`]);
+//! `metrics` names values it must carry. Each case runs on its own table. An event without an expectation, or an
 //! expectation without an event, fails the replay, so none is forgotten.
 
 use std::collections::BTreeMap;
@@ -39,6 +41,7 @@ use crate::domain::{OrganisationId, Payment, PaymentId, Timestamp};
 use crate::http::{self, ApiError, ApiRequest, ApiResponse};
 use crate::identity::Identity;
 use crate::repository::PaymentRepository;
+use crate::telemetry::metrics::{Emf, RequestMetrics};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,6 +105,8 @@ struct Expected {
     body: BTreeMap<String, Value>,
     #[serde(default)]
     stored: Option<Stored>,
+    #[serde(default)]
+    metrics: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq)]
@@ -183,6 +188,8 @@ pub struct Replayed {
     pub event: Value,
     pub response: Response<Body>,
     pub table: TestTable,
+    /// The EMF line the function would write for it.
+    pub emf: String,
 }
 
 /// Replays `events/<function>/<case>.json` through `handler` after setting up its `given`
@@ -218,11 +225,17 @@ where
     for earlier in &given.replayed_first {
         invoke(app, &dir.join(earlier), handler).await?;
     }
-    let (event, response) = invoke(app, &dir.join(format!("{case}.json")), handler).await?;
+    let (event, response, metrics) =
+        invoke(app, &dir.join(format!("{case}.json")), handler).await?;
+    let function = dir
+        .file_name()
+        .map_or(String::new(), |name| name.to_string_lossy().into_owned());
+    let emf = Emf::new("payments-replay", &function).line(&metrics, false, 0);
     Ok(Replayed {
         event,
         response,
         table,
+        emf,
     })
 }
 
@@ -233,7 +246,10 @@ where
 {
     let expectation: Expectation = read_json(&dir.join(format!("{case}.expected.json")))?;
     let Replayed {
-        response, table, ..
+        response,
+        table,
+        emf,
+        ..
     } = replay_with(dir, case, &expectation.given, handler).await?;
     let (status, headers, body) = outcome(&response)?;
 
@@ -267,6 +283,17 @@ where
             problems.push(format!("stored {found:?}, expected {stored:?}"));
         }
     }
+    match super::emf::metrics_of(&emf) {
+        Ok(values) => {
+            for (name, want) in &expected.metrics {
+                let got = values.get(name);
+                if got != Some(want) {
+                    problems.push(format!("metric {name}: {got:?}, expected {want}"));
+                }
+            }
+        }
+        Err(invalid) => problems.push(format!("metrics line {emf}: {invalid}")),
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -280,7 +307,7 @@ async fn invoke<F, Fut>(
     app: &'static App,
     path: &Path,
     handler: F,
-) -> Result<(Value, Response<Body>), String>
+) -> Result<(Value, Response<Body>, RequestMetrics), String>
 where
     F: Fn(&'static App, ApiRequest<'static>) -> Fut + Copy,
     Fut: Future<Output = Result<ApiResponse, ApiError>>,
@@ -289,8 +316,9 @@ where
     let event = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let request = lambda_http::request::from_str(&text)
         .map_err(|e| format!("{} is not an HTTP API event: {e}", path.display()))?;
-    let response = http::serve(&app.identity, request, |request| handler(app, request)).await;
-    Ok((event, response))
+    let (response, metrics) =
+        http::serve_measured(&app.identity, request, |request| handler(app, request)).await;
+    Ok((event, response, metrics))
 }
 
 /// Status, headers (lowercase names) and JSON body (`null` when empty) of a response.

@@ -1,5 +1,20 @@
-//! Logging: one JSON object per line, which CloudWatch Logs (and Lambda's JSON log format)
-//! index by field.
+//! What the functions tell their operators: logs, one JSON object per line, which CloudWatch
+//! Logs (and Lambda's JSON log format) index by field; [`metrics`] as EMF lines; and
+//! [`xray`] subsegments of the DynamoDB calls ([`DynamoDbTelemetry`]).
+//!
+//! A request's DynamoDB calls report to the request they are made for through [`in_request`],
+//! which [`crate::http::serve`] runs every handler in.
+
+mod dynamodb;
+pub mod metrics;
+pub mod xray;
+
+use std::cell::Cell;
+use std::future::Future;
+
+pub use dynamodb::DynamoDbTelemetry;
+use metrics::Capacity;
+use xray::TraceContext;
 
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
@@ -48,4 +63,50 @@ where
         .with_ansi(false)
         .with_writer(writer);
     tracing_subscriber::registry().with(levels).with(json)
+}
+
+/// What the calls made for one request report to it.
+struct Request {
+    trace: Option<TraceContext>,
+    capacity: Cell<Capacity>,
+}
+
+tokio::task_local! {
+    static REQUEST: Request;
+}
+
+/// Runs `future` as one request of the trace `trace`: the DynamoDB calls it makes are
+/// subsegments of that trace, and the capacity they consumed is given back with its output.
+pub async fn in_request<F: Future>(
+    trace: Option<TraceContext>,
+    future: F,
+) -> (F::Output, Capacity) {
+    let request = Request {
+        trace,
+        capacity: Cell::default(),
+    };
+    REQUEST
+        .scope(request, async move {
+            let output = future.await;
+            (output, REQUEST.with(|request| request.capacity.get()))
+        })
+        .await
+}
+
+/// Adds `capacity` to the current request's; nothing outside a request.
+fn consumed(capacity: Capacity) {
+    let _ = REQUEST.try_with(|request| {
+        let mut total = request.capacity.get();
+        total.read += capacity.read;
+        total.write += capacity.write;
+        request.capacity.set(total);
+    });
+}
+
+/// The current request's trace, if it has one.
+fn trace() -> Option<TraceContext> {
+    REQUEST
+        .try_with(|request| request.trace.clone())
+        .ok()
+        .flatten()
 }
