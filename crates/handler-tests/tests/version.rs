@@ -53,3 +53,23 @@ fn the_stack_the_functions_the_openapi_document_and_the_changelog_name_one_versi
         "CHANGELOG.md's newest release is {newest}, the workspace's {version}"
     );
 }
+
+/// rust-toolchain.toml pins the release the workspace declares as its `rust-version`: the
+/// compiler CI and a laptop build with is the one the manifests promise.
+#[test]
+fn the_pinned_toolchain_is_the_declared_rust_version() {
+    let value = |file: &str, key: &str| -> String {
+        let text = repo_file(file);
+        let line = text
+            .lines()
+            .find(|line| line.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("{file} has no {key}"));
+        line.split('"').nth(1).unwrap().to_owned()
+    };
+    let rust_version = value("Cargo.toml", "rust-version");
+    assert_eq!(value("rust-toolchain.toml", "channel"), rust_version);
+    assert!(
+        repo_file("rust-toolchain.toml").contains("\"aarch64-unknown-linux-gnu\""),
+        "the arm64 Lambda target"
+    );
+}
