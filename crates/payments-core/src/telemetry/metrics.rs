@@ -198,6 +198,23 @@ mod tests {
         assert_eq!(line["ColdStart"], 1.0);
     }
 
+    /// What the README says the stack's custom metrics number: the six route functions'
+    /// metrics (create, update, delete, and get, list and health on GET), and a ColdStart each.
+    #[test]
+    fn the_route_functions_write_thirty_metrics() {
+        let per_method = |method| request(method, 200, false).values().len();
+        let operations = [
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::GET,
+            Method::GET,
+            Method::GET,
+        ];
+        let metrics: usize = operations.iter().cloned().map(per_method).sum();
+        assert_eq!(metrics + operations.len(), 30);
+    }
+
     #[test]
     fn each_outcome_counts_once() {
         let emf = Emf::new("p", "op");
