@@ -9,7 +9,7 @@ use crate::domain::{
 };
 use crate::error::PaymentError;
 use crate::repository::{
-    Cursor, HistoryEntry, IdempotencyRecord, Inserted, PaymentRepository, RepositoryError,
+    Cursor, Deletion, HistoryEntry, IdempotencyRecord, Inserted, PaymentRepository, RepositoryError,
 };
 
 /// How long an `Idempotency-Key` holds its payment.
@@ -206,15 +206,32 @@ impl<R: PaymentRepository, C: Clock> Payments<R, C> {
 
     /// Deletes a payment, if it is at the `expected` version when one is given. Its history
     /// stays, with a `deleted` version on top.
+    ///
+    /// A DELETE that names its version is one conditional transaction, without reading the
+    /// payment first: the `deleted` version holds no attributes of its own ([`Deletion`]). As
+    /// for a PUT, only when the condition fails is the payment read, to tell which answer.
     pub async fn delete(
         &self,
         organisation_id: OrganisationId,
         id: PaymentId,
         expected: ExpectedVersion,
     ) -> Result<(), PaymentError> {
+        if let ExpectedVersion::Exactly(version) = expected {
+            let deletion = Deletion {
+                id,
+                organisation_id,
+                deletes: version,
+                at: self.clock.now(),
+            };
+            match self.repository.remove(&deletion).await {
+                Ok(()) => return Ok(()),
+                Err(RepositoryError::ConditionFailed) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
         self.write_current(organisation_id, id, expected, |current| async move {
-            let tombstone = current.deleted(self.clock.now());
-            self.repository.remove(&tombstone).await
+            let deletion = Deletion::of(&current, self.clock.now());
+            self.repository.remove(&deletion).await
         })
         .await
     }

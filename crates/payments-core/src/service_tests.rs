@@ -250,6 +250,73 @@ async fn an_update_naming_its_version_writes_without_reading_and_reads_only_to_e
 }
 
 #[tokio::test]
+async fn a_delete_naming_its_version_writes_without_reading_and_reads_only_to_explain_a_failure() {
+    let clock = ManualClock::new("2100-01-01T00:00:00.000Z".parse().unwrap());
+    let payments =
+        Payments::with_clock(Instrumented::new(InMemoryRepository::new()), clock.clone());
+    let reads = || payments.repository().reads();
+    let org = organisation();
+    let first = created(payments.create(org, example_attributes(), None).await);
+    let second = created(payments.create(org, example_attributes(), None).await);
+    clock.advance(time::Duration::seconds(1));
+
+    payments.delete(org, first.id(), version(1)).await.unwrap();
+    assert_eq!(reads(), 0, "one conditional write, no read");
+
+    let stale = payments.delete(org, second.id(), version(2)).await;
+    let foreign = payments
+        .delete(organisation(), second.id(), version(1))
+        .await;
+    let gone = payments.delete(org, first.id(), version(1)).await;
+    assert!(
+        matches!(stale, Err(PaymentError::PreconditionFailed)),
+        "{stale:?}"
+    );
+    assert!(
+        matches!(foreign, Err(PaymentError::NotFound)),
+        "{foreign:?}"
+    );
+    assert!(matches!(gone, Err(PaymentError::NotFound)), "{gone:?}");
+    assert_eq!(reads(), 3, "each failed condition is explained by one read");
+
+    payments
+        .delete(org, second.id(), ExpectedVersion::Any)
+        .await
+        .unwrap();
+    assert_eq!(
+        reads(),
+        4,
+        "If-Match absent or *: reads the version it deletes"
+    );
+
+    let history = payments.history(org, first.id()).await.unwrap();
+    let deleted = &history[1];
+    assert_eq!(deleted.change, Change::Deleted);
+    assert_eq!(deleted.payment, first.deleted(clock.now()).stored());
+}
+
+#[tokio::test]
+async fn a_delete_on_a_clock_behind_the_last_update_deletes_at_the_last_update() {
+    let repository = InMemoryRepository::new();
+    let ahead = ManualClock::new("2100-01-01T00:01:00.000Z".parse().unwrap());
+    let behind = ManualClock::new("2100-01-01T00:00:00.000Z".parse().unwrap());
+    let org = organisation();
+    let id = created(
+        Payments::with_clock(repository.clone(), ahead.clone())
+            .create(org, example_attributes(), None)
+            .await,
+    )
+    .id();
+    let on_a_host_behind = Payments::with_clock(repository, behind);
+
+    on_a_host_behind.delete(org, id, version(1)).await.unwrap();
+
+    let history = on_a_host_behind.history(org, id).await.unwrap();
+    assert_eq!(history[1].change, Change::Deleted);
+    assert_eq!(history[1].payment.updated_at(), ahead.now());
+}
+
+#[tokio::test]
 async fn a_clock_behind_the_last_update_never_moves_updated_at_back() {
     let repository = InMemoryRepository::new();
     let ahead = ManualClock::new("2100-01-01T00:01:00.000Z".parse().unwrap());

@@ -18,8 +18,8 @@ use payments_core::domain::{
     OrganisationId, Payment, PaymentId, StoredPayment, Timestamp, Version,
 };
 use payments_core::repository::{
-    Change, Cursor, DynamoDbRepository, HistoryEntry, IdempotencyRecord, InMemoryRepository,
-    Inserted, ListShards, PaymentRepository, RepositoryError,
+    Change, Cursor, Deletion, DynamoDbRepository, HistoryEntry, IdempotencyRecord,
+    InMemoryRepository, Inserted, ListShards, PaymentRepository, RepositoryError,
 };
 use payments_core::testing::{TestTable, attributes_with, example_attributes, organisation};
 
@@ -176,6 +176,7 @@ contract!(
     of_two_replaces_of_one_version_exactly_one_is_written,
     a_remove_deletes_the_current_version_and_keeps_every_version,
     a_remove_at_another_version_writes_nothing,
+    a_remove_of_another_organisation_or_before_the_last_update_writes_nothing,
     a_list_is_one_organisation_newest_first_a_page_at_a_time,
     a_last_full_page_has_no_next_cursor,
     a_cursor_continues_after_a_payment_deleted_since,
@@ -491,8 +492,9 @@ async fn a_remove_deletes_the_current_version_and_keeps_every_version<S: Store>(
     store.repository().replace(&next).await.unwrap();
     let current = store.repository().get(payment.id()).await.unwrap().unwrap();
     let tombstone = current.deleted(at(2));
+    let deletion = Deletion::of(&current, at(2));
 
-    store.repository().remove(&tombstone).await.unwrap();
+    store.repository().remove(&deletion).await.unwrap();
 
     assert_eq!(store.repository().get(payment.id()).await.unwrap(), None);
     let history = store.repository().history(payment.id()).await.unwrap();
@@ -510,13 +512,22 @@ async fn a_remove_deletes_the_current_version_and_keeps_every_version<S: Store>(
         current.attributes(),
         "the deleted version keeps what was deleted"
     );
+    assert_eq!(
+        store
+            .repository()
+            .get_version(payment.id(), tombstone.version())
+            .await
+            .unwrap(),
+        Some(history[2].clone()),
+        "one version read alone is the same as in the whole history"
+    );
     let page = store
         .repository()
         .list(payment.organisation_id(), 10, None)
         .await
         .unwrap();
     assert!(page.payments.is_empty());
-    let again = store.repository().remove(&tombstone).await;
+    let again = store.repository().remove(&deletion).await;
     assert!(
         matches!(again, Err(RepositoryError::ConditionFailed)),
         "{again:?}"
@@ -536,13 +547,48 @@ async fn a_remove_at_another_version_writes_nothing<S: Store>() {
         .unwrap();
     let before = store.items().await;
 
-    let result = store.repository().remove(&stale.deleted(at(2))).await;
+    let result = store
+        .repository()
+        .remove(&Deletion::of(&stale, at(2)))
+        .await;
 
     assert!(
         matches!(result, Err(RepositoryError::ConditionFailed)),
         "{result:?}"
     );
     assert_eq!(store.items().await, before);
+}
+
+async fn a_remove_of_another_organisation_or_before_the_last_update_writes_nothing<S: Store>() {
+    let store = S::new().await;
+    let payment = Payment::new(organisation(), example_attributes(), at(0));
+    inserted(&store, &payment).await;
+    let updated = payment.revise(attributes_with("2.00", "GBP"), at(5));
+    store.repository().replace(&updated).await.unwrap();
+    let current = updated.stored();
+    let before = store.items().await;
+
+    let intruder = Deletion {
+        organisation_id: organisation(),
+        ..Deletion::of(&current, at(6))
+    };
+    let behind = Deletion {
+        at: at(4),
+        ..Deletion::of(&current, at(6))
+    };
+    for deletion in [intruder, behind] {
+        let result = store.repository().remove(&deletion).await;
+        assert!(
+            matches!(result, Err(RepositoryError::ConditionFailed)),
+            "{deletion:?}: {result:?}"
+        );
+    }
+    assert_eq!(store.items().await, before);
+    assert_eq!(
+        Deletion::of(&current, at(4)).at,
+        at(5),
+        "a clock behind the last update deletes at the last update"
+    );
 }
 
 /// Every page of `organisation`'s list, `limit` at a time.
@@ -625,7 +671,7 @@ async fn a_cursor_continues_after_a_payment_deleted_since<S: Store>() {
     let last_listed = first.payments.last().unwrap().clone();
     store
         .repository()
-        .remove(&last_listed.deleted(at(10)))
+        .remove(&Deletion::of(&last_listed, at(10)))
         .await
         .unwrap();
 

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use payments_core::PaymentError;
-use payments_core::domain::{IdempotencyKey, Payment, Timestamp};
+use payments_core::domain::{ExpectedVersion, IdempotencyKey, Payment, Timestamp};
 use payments_core::repository::{DynamoDbRepository, PaymentRepository};
-use payments_core::service::Payments;
+use payments_core::service::{Created, Payments};
 use payments_core::testing::{
     TestTable, attributes_with, example_attributes, organisation, stored_attributes,
 };
@@ -81,6 +81,60 @@ async fn a_payment_is_two_items_in_the_format_deployed_tables_hold() {
         serde_json::to_value(payment.attributes()).unwrap()
     );
     assert_eq!(items.len(), 2);
+}
+
+#[tokio::test]
+async fn a_deleted_version_is_stored_without_attributes_and_read_with_those_it_deleted() {
+    let table = TestTable::create().await;
+    let payments = table.payments();
+    let org = organisation();
+    let Created::New(payment) = payments
+        .create(org, example_attributes(), None)
+        .await
+        .unwrap()
+    else {
+        panic!("a new payment");
+    };
+
+    payments
+        .delete(
+            org,
+            payment.id(),
+            ExpectedVersion::Exactly(payment.version()),
+        )
+        .await
+        .unwrap();
+
+    let items = table.items().await;
+    let deleted = items
+        .iter()
+        .find(|item| text(item, "sk") == "VERSION#00000000000000000002")
+        .unwrap();
+    let expected: BTreeMap<&str, &str> = [
+        ("change", "S"),
+        ("id", "S"),
+        ("organisation_id", "S"),
+        ("pk", "S"),
+        ("sk", "S"),
+        ("updated_at", "S"),
+        ("version", "N"),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(shape(deleted), expected);
+    assert_eq!(text(deleted, "change"), "deleted");
+    assert_eq!(
+        items.len(),
+        2,
+        "version 1 and the deletion; no current item"
+    );
+    let history = payments.history(org, payment.id()).await.unwrap();
+    assert_eq!(
+        history[1].payment.attributes(),
+        payment.stored().attributes()
+    );
+    assert_eq!(history[1].payment.created_at(), payment.created_at());
+    assert_eq!(history[1].payment.version().get(), 2);
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use payments_core::domain::{OrganisationId, PageSize, Payment, PaymentId, Timestamp};
 use payments_core::error::PaymentError;
 use payments_core::repository::{
-    Cursor, DynamoDbRepository, Inserted, ListShards, Page, PaymentRepository, RepositoryError,
+    Cursor, Deletion, DynamoDbRepository, Inserted, ListShards, Page, PaymentRepository,
+    RepositoryError,
 };
 use payments_core::service::Payments;
 use payments_core::testing::{TestTable, example_attributes, organisation};
@@ -344,8 +345,11 @@ async fn payments_from_before_and_after_a_change_of_count_list_as_one() {
     // An update and a delete after the change rewrite the entry where it is; nothing moves.
     let updated = older[10].revise(example_attributes(), at(500));
     grown.replace(&updated).await.unwrap();
-    let deleted = older[20].deleted(at(500));
-    grown.remove(&deleted.stored()).await.unwrap();
+    let deleted = older[20].stored();
+    grown
+        .remove(&Deletion::of(&deleted, at(500)))
+        .await
+        .unwrap();
     let after = index_partitions(&table, org).await;
     assert_eq!(
         after[&updated.id().to_string()],

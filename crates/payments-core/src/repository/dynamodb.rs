@@ -16,7 +16,7 @@ use serde_dynamo::{from_item, to_attribute_value, to_item};
 use super::Shard;
 use super::failure::{classify, internal, is_throttling};
 use super::{
-    Change, Cursor, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
+    Change, Cursor, Deletion, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
     RepositoryError,
 };
 use super::{ListShards, keys, stored};
@@ -85,6 +85,73 @@ impl<'a> PaymentItem<'a> {
             attributes,
         }
     }
+}
+
+/// The `deleted` version of a payment's history, as a [`Deletion`] writes it: what the deletion
+/// knows without reading the payment. Its attributes (and creation time) are the ones of the
+/// version before it, and reading the history puts them back ([`history_entry`]).
+#[derive(Serialize, Deserialize)]
+struct DeletionItem {
+    pk: String,
+    sk: String,
+    change: Change,
+    id: PaymentId,
+    organisation_id: OrganisationId,
+    version: Version,
+    updated_at: Timestamp,
+}
+
+impl DeletionItem {
+    fn new(deletion: &Deletion) -> Self {
+        Self {
+            pk: keys::payment_pk(deletion.id),
+            sk: keys::version_sk(deletion.version()),
+            change: Change::Deleted,
+            id: deletion.id,
+            organisation_id: deletion.organisation_id,
+            version: deletion.version(),
+            updated_at: deletion.at,
+        }
+    }
+
+    /// The history entry of this deletion of `deleted`, the version before it.
+    fn into_history_entry(self, deleted: &StoredPayment) -> Result<HistoryEntry, RepositoryError> {
+        if self.change != Change::Deleted
+            || deleted.id() != self.id
+            || deleted.version().next() != self.version
+        {
+            return Err(RepositoryError::Internal(
+                "a deleted version without the version it deletes".into(),
+            ));
+        }
+        Ok(HistoryEntry {
+            change: Change::Deleted,
+            payment: Payment::restore(
+                self.id,
+                self.organisation_id,
+                self.version,
+                deleted.created_at(),
+                self.updated_at,
+                deleted.attributes().clone(),
+            ),
+        })
+    }
+}
+
+/// A history item read back, after the entry of the version before it (if any): a whole
+/// version, or a [`DeletionItem`], which takes its attributes from that entry.
+fn history_entry(
+    item: Item,
+    before: Option<&HistoryEntry>,
+) -> Result<HistoryEntry, RepositoryError> {
+    if item.contains_key("attributes") {
+        return ReadItem::read(item)?.into_history_entry();
+    }
+    let deletion: DeletionItem = from_item(item).map_err(internal)?;
+    let before = before.ok_or_else(|| {
+        RepositoryError::Internal("a deleted version without the version it deletes".into())
+    })?;
+    deletion.into_history_entry(&before.payment)
 }
 
 /// The item of `payment` as its current version, for tests to fake DynamoDB with.
@@ -247,6 +314,27 @@ impl DynamoDbRepository {
         };
         let output = query.send().await.map_err(classify)?;
         Ok((output.items.unwrap_or_default(), output.last_evaluated_key))
+    }
+
+    /// One history version's item, as stored (strongly consistent).
+    async fn version_item(
+        &self,
+        id: PaymentId,
+        version: Version,
+    ) -> Result<Option<Item>, RepositoryError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(
+                keys::payment_pk(id),
+                &keys::version_sk(version),
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.item)
     }
 
     fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
@@ -530,22 +618,21 @@ impl PaymentRepository for DynamoDbRepository {
         id: PaymentId,
         version: Version,
     ) -> Result<Option<HistoryEntry>, RepositoryError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(
-                keys::payment_pk(id),
-                &keys::version_sk(version),
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        output
-            .item
+        let Some(item) = self.version_item(id, version).await? else {
+            return Ok(None);
+        };
+        if item.contains_key("attributes") {
+            return ReadItem::read(item)?.into_history_entry().map(Some);
+        }
+        // A deletion: the version it deletes holds its attributes (and is never a deletion).
+        let before = match version.previous() {
+            Some(previous) => self.version_item(id, previous).await?,
+            None => None,
+        };
+        let before = before
             .map(|item| ReadItem::read(item)?.into_history_entry())
-            .transpose()
+            .transpose()?;
+        history_entry(item, before.as_ref()).map(Some)
     }
 
     async fn history(&self, id: PaymentId) -> Result<Vec<HistoryEntry>, RepositoryError> {
@@ -568,7 +655,8 @@ impl PaymentRepository for DynamoDbRepository {
                 .await
                 .map_err(classify)?;
             for item in output.items.unwrap_or_default() {
-                entries.push(ReadItem::read(item)?.into_history_entry()?);
+                let entry = history_entry(item, entries.last())?;
+                entries.push(entry);
             }
             start = output.last_evaluated_key;
             if start.is_none() {
@@ -603,19 +691,27 @@ impl PaymentRepository for DynamoDbRepository {
             .map_err(|_| RepositoryError::ConditionFailed)
     }
 
-    async fn remove(&self, tombstone: &StoredPayment) -> Result<(), RepositoryError> {
-        let (condition, values) = Self::precedes(tombstone)?;
+    async fn remove(&self, deletion: &Deletion) -> Result<(), RepositoryError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(Self::key(
-                keys::payment_pk(tombstone.id()),
+                keys::payment_pk(deletion.id),
                 keys::CURRENT,
             )))
-            .condition_expression(condition)
-            .set_expression_attribute_values(Some(values))
+            .condition_expression(
+                "version = :version AND organisation_id = :organisation AND updated_at <= :at",
+            )
+            .expression_attribute_values(
+                ":version",
+                to_attribute_value(deletion.deletes).map_err(internal)?,
+            )
+            .expression_attribute_values(
+                ":organisation",
+                AttributeValue::S(deletion.organisation_id.to_string()),
+            )
+            .expression_attribute_values(":at", AttributeValue::S(deletion.at.to_string()))
             .build()
             .map_err(internal)?;
-        let attributes = stored::encode(tombstone.attributes());
         let writes = vec![
             (
                 Write::Current,
@@ -624,7 +720,7 @@ impl PaymentRepository for DynamoDbRepository {
             (
                 Write::History,
                 self.put(
-                    &PaymentItem::version(tombstone, Change::Deleted, &attributes),
+                    &DeletionItem::new(deletion),
                     "attribute_not_exists(pk)",
                     HashMap::new(),
                 )?,

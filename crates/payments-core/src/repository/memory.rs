@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    Change, Cursor, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
+    Change, Cursor, Deletion, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
     RepositoryError, keys,
 };
 use crate::domain::{OrganisationId, Payment, PaymentId, StoredPayment, Timestamp, Version};
@@ -71,7 +71,7 @@ impl InMemoryRepository {
 }
 
 impl State {
-    /// The condition of [`PaymentRepository::replace`] and [`PaymentRepository::remove`]: the
+    /// The condition of [`PaymentRepository::replace`]: the
     /// current version is the one before `next`, of the same organisation and creation, and
     /// updated no later; and `next` is not in the history yet.
     fn precedes<A>(&self, next: &Payment<A>) -> Result<bool, RepositoryError> {
@@ -167,13 +167,32 @@ impl PaymentRepository for InMemoryRepository {
         Ok(())
     }
 
-    async fn remove(&self, tombstone: &StoredPayment) -> Result<(), RepositoryError> {
+    async fn remove(&self, deletion: &Deletion) -> Result<(), RepositoryError> {
         let mut state = self.state();
-        if !state.precedes(tombstone)? {
+        let Some(current) = state.current.get(&deletion.id).filter(|current| {
+            current.version() == deletion.deletes
+                && current.organisation_id() == deletion.organisation_id
+                && current.updated_at() <= deletion.at
+        }) else {
+            return Err(RepositoryError::ConditionFailed);
+        };
+        if state
+            .history
+            .contains_key(&(deletion.id, deletion.version()))
+        {
             return Err(RepositoryError::ConditionFailed);
         }
-        state.current.remove(&tombstone.id());
-        state.record(Change::Deleted, tombstone.clone());
+        // As the DynamoDB repository reads it back: the attributes of the version deleted.
+        let deleted = Payment::restore(
+            deletion.id,
+            deletion.organisation_id,
+            deletion.version(),
+            current.created_at(),
+            deletion.at,
+            current.attributes().clone(),
+        );
+        state.current.remove(&deletion.id);
+        state.record(Change::Deleted, deleted);
         Ok(())
     }
 

@@ -45,6 +45,38 @@ pub struct HistoryEntry {
     pub payment: StoredPayment,
 }
 
+/// A deletion of a payment's current version, which it is conditional on: the payment is of
+/// `organisation_id`, at version `deletes`, and was updated no later than `at`. Its history
+/// records the version after `deletes` as `deleted`, at `at`. It carries no attributes, so it
+/// is written without reading the payment: the deleted version's attributes are the ones of
+/// the version it deletes, which the history holds already, and reading the history gives them
+/// back on the `deleted` version (as [`HistoryEntry::payment`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deletion {
+    pub id: PaymentId,
+    pub organisation_id: OrganisationId,
+    pub deletes: Version,
+    pub at: Timestamp,
+}
+
+impl Deletion {
+    /// The deletion of `current`, now, or at its last update if the clock is behind it (a
+    /// history's time never runs backwards).
+    pub fn of(current: &StoredPayment, now: Timestamp) -> Self {
+        Self {
+            id: current.id(),
+            organisation_id: current.organisation_id(),
+            deletes: current.version(),
+            at: now.max(current.updated_at()),
+        }
+    }
+
+    /// The version the deletion has in the history.
+    pub fn version(&self) -> Version {
+        self.deletes.next()
+    }
+}
+
 /// The record that makes a create idempotent: which payment a key created, from which request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
@@ -144,11 +176,12 @@ pub trait PaymentRepository: Send + Sync {
     /// there is none).
     fn replace(&self, next: &Payment) -> impl Future<Output = Result<(), RepositoryError>> + Send;
 
-    /// Deletes the current version and records `tombstone` (the version after it, with the
-    /// same attributes) as `deleted`, on the same condition as [`PaymentRepository::replace`].
+    /// Deletes the current version and records the version after it as `deleted`, on the
+    /// condition [`Deletion`] names; [`RepositoryError::ConditionFailed`] when it does not hold
+    /// (or there is no payment).
     fn remove(
         &self,
-        tombstone: &StoredPayment,
+        deletion: &Deletion,
     ) -> impl Future<Output = Result<(), RepositoryError>> + Send;
 
     /// Up to `limit` of an organisation's payments, newest first, after `after`.

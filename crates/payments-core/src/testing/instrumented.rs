@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::example_attributes;
 use crate::domain::{OrganisationId, Payment, PaymentId, StoredPayment, Timestamp, Version};
 use crate::repository::{
-    Cursor, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository, RepositoryError,
+    Cursor, Deletion, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
+    RepositoryError,
 };
 
 type Hook = Box<dyn Fn(PaymentId) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
@@ -99,9 +100,9 @@ impl<R: PaymentRepository> PaymentRepository for Instrumented<R> {
         self.inner.replace(next).await
     }
 
-    async fn remove(&self, tombstone: &StoredPayment) -> Result<(), RepositoryError> {
-        self.about_to_write(tombstone.id()).await;
-        self.inner.remove(tombstone).await
+    async fn remove(&self, deletion: &Deletion) -> Result<(), RepositoryError> {
+        self.about_to_write(deletion.id).await;
+        self.inner.remove(deletion).await
     }
 
     async fn list(
