@@ -484,7 +484,17 @@ async fn measure_capacity(endpoint: &str, store: &Store) -> Result<Vec<Value>, E
     payments
         .delete(organisation, id, ExpectedVersion::Any)
         .await?;
-    row("delete", 2);
+    row("delete (If-Match: * or none)", 2);
+    let other = payments.create(organisation, attributes(), None).await?;
+    meter.take();
+    payments
+        .delete(
+            organisation,
+            other.id(),
+            ExpectedVersion::Exactly(other.version()),
+        )
+        .await?;
+    row("delete (If-Match: version)", 2);
 
     for (count, hot) in hot {
         let label = |operation: &str| format!("{operation}, {count} shards");

@@ -10,12 +10,21 @@ use serde_json::Value;
 
 use crate::stats;
 
-/// Init (process start to first poll) at most this many times the hello-world floor's.
-pub const INIT_RATIO_TARGET: f64 = 2.5;
+/// Init (process start to first poll) at most this many times the hello-world floor's
+/// (issue 16; DESIGN.md's budget was 2.5x).
+pub const INIT_RATIO_TARGET: f64 = 1.5;
 /// Cold total (process start to first response) at most this many times the realistic floor's.
 pub const TOTAL_RATIO_TARGET: f64 = 1.25;
-/// Warm CPU per request, microseconds.
-pub const WARM_TARGETS_US: [(&str, f64); 2] = [("get-payment", 50.0), ("create-payment", 150.0)];
+/// Cold first response less DynamoDB Local's own time, at most this many times the realistic
+/// floor's, for every function (issue 16).
+pub const OWN_RATIO_TARGET: f64 = 1.15;
+/// Warm CPU per request as a ratio to `floor-getitem`'s in the same criterion run (issue 16):
+/// absolute times differ by half again from one machine of a kind to the next.
+pub const WARM_RATIO_TARGETS: [(&str, f64); 3] = [
+    ("get-payment", 1.75),
+    ("list-payments", 6.0),
+    ("create-payment", 3.2),
+];
 /// Decimal megabytes: the stricter reading of "24 MB" and "8 MB".
 pub const PEAK_RSS_TARGET_BYTES: f64 = 24e6;
 pub const ARM64_SIZE_TARGET_BYTES: f64 = 8e6;
@@ -213,9 +222,9 @@ pub fn summary(results: &Value, sizes: &Sizes, criterion: &BTreeMap<String, f64>
     );
     let _ = writeln!(
         out,
-        "| binary | warm CPU / request | peak RSS | warm wall / invocation | x86_64 stripped | arm64 stripped | arm64 zip |"
+        "| binary | warm CPU / request | / {GETITEM} | peak RSS | warm wall / invocation | x86_64 stripped | arm64 stripped | arm64 zip |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
     let size = |arch: &str, name: &str| sizes.get(&(arch.to_owned(), name.to_owned())).copied();
     for row in &rows {
         let name = row.name.as_str();
@@ -228,8 +237,9 @@ pub fn summary(results: &Value, sizes: &Sizes, criterion: &BTreeMap<String, f64>
             .map_or((None, None), |(rss, wall)| (Some(*rss), Some(*wall)));
         let _ = writeln!(
             out,
-            "| {name} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} |",
             warm.as_deref().unwrap_or("-"),
+            fmt_opt(warm_ratio(criterion, name), 2, "x"),
             fmt_opt(rss.map(|kib| kib * 1024.0 / 1e6), 1, " MB"),
             fmt_opt(wall, 2, " ms"),
             size("x86_64", name).map_or("-".to_owned(), |(b, _)| mb(b as f64)),
@@ -244,8 +254,9 @@ pub fn summary(results: &Value, sizes: &Sizes, criterion: &BTreeMap<String, f64>
         {
             let _ = writeln!(
                 out,
-                "| {name} (criterion only) | {:.1} µs | - | - | - | - | - |",
-                ns / 1000.0
+                "| {name} (criterion only) | {:.1} µs | {} | - | - | - | - | - |",
+                ns / 1000.0,
+                fmt_opt(ratio(Some(*ns), criterion.get(GETITEM).copied()), 2, "x"),
             );
         }
     }
@@ -255,6 +266,12 @@ pub fn summary(results: &Value, sizes: &Sizes, criterion: &BTreeMap<String, f64>
     out.push_str(&crate::capacity_model::report(&capacity));
     out.push_str(&targets(&rows, &memory, sizes, criterion, &capacity));
     out
+}
+
+/// Warm CPU of `name` as a ratio to `floor-getitem`'s, both from the same criterion run.
+fn warm_ratio(criterion: &BTreeMap<String, f64>, name: &str) -> Option<f64> {
+    let id = criterion_id(criterion, name)?;
+    ratio(criterion.get(id).copied(), criterion.get(GETITEM).copied())
 }
 
 /// Criterion's id for a binary: its name, or its name qualified in parentheses where one
@@ -308,17 +325,17 @@ fn targets(
     let own = worst(|row| &row.own, floor(GETITEM, |row| &row.own));
     lines.push((
         format!(
-            "(for reference) first response less DynamoDB Local's time, at most {TOTAL_RATIO_TARGET}x {GETITEM}'s"
+            "first response less DynamoDB Local's time, at most {OWN_RATIO_TARGET}x {GETITEM}'s (median, worst function)"
         ),
         own.map_or("-".to_owned(), |(name, r)| format!("{r:.2}x ({name})")),
-        verdict(own.map(|(_, r)| r), TOTAL_RATIO_TARGET),
+        verdict(own.map(|(_, r)| r), OWN_RATIO_TARGET),
     ));
-    for (name, limit) in WARM_TARGETS_US {
-        let us = criterion.get(name).map(|ns| ns / 1000.0);
+    for (name, limit) in WARM_RATIO_TARGETS {
+        let warm = warm_ratio(criterion, name);
         lines.push((
-            format!("warm CPU of {name} at most {limit} µs"),
-            fmt_opt(us, 1, " µs"),
-            verdict(us, limit),
+            format!("warm CPU of {name} at most {limit}x {GETITEM}'s"),
+            fmt_opt(warm, 2, "x"),
+            verdict(warm, limit),
         ));
     }
     let rss = memory
@@ -376,7 +393,8 @@ fn targets(
         "create with Idempotency-Key",
         "update (If-Match: version)",
         "update (If-Match: *)",
-        "delete",
+        "delete (If-Match: * or none)",
+        "delete (If-Match: version)",
     ] {
         let row = capacity.iter().find(|row| row["operation"] == operation);
         let written = row.and_then(|row| row["items_written"].as_u64());
