@@ -9,6 +9,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder, tls};
 
 use crate::domain::OrganisationId;
@@ -151,6 +152,68 @@ pub async fn eventbridge_client(endpoint: Option<&str>) -> aws_sdk_eventbridge::
     aws_sdk_eventbridge::Client::new(&sdk_config(endpoint).await)
 }
 
+/// The certificates the functions' TLS trusts, read from the environment at start.
+///
+/// Every AWS endpoint the functions call (DynamoDB, EventBridge) presents a certificate of
+/// Amazon Trust Services, whose five roots are compiled in. Trusting only them is what AWS
+/// calls pinning to its CAs, and it spares every cold start the system store: rustls reads and
+/// parses each of the host's 140-odd certificates (the bundle, and the directory of one file
+/// per CA where there is one) when the client is built, which was most of a function's init
+/// (docs/benchmarks.md, "Speed (issue 16)").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustAnchors {
+    /// The five roots of Amazon Trust Services: the default.
+    AmazonTrustServices,
+    /// `AWS_CA_BUNDLE`: the PEM certificates of that file, in their place (a TLS-inspecting
+    /// proxy, a private endpoint with another CA).
+    Bundle(String),
+    /// The host's store, for the China regions (`cn-*`), whose endpoints are not known here
+    /// to chain to those roots.
+    System,
+}
+
+/// The compiled-in roots of [`TrustAnchors::AmazonTrustServices`].
+pub const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem");
+
+impl TrustAnchors {
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// An empty value is unset, as for [`Config`].
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let lookup = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        if let Some(path) = lookup("AWS_CA_BUNDLE") {
+            return TrustAnchors::Bundle(path);
+        }
+        let region = lookup("AWS_REGION").or_else(|| lookup("AWS_DEFAULT_REGION"));
+        if region.is_some_and(|region| region.starts_with("cn-")) {
+            return TrustAnchors::System;
+        }
+        TrustAnchors::AmazonTrustServices
+    }
+
+    /// The SDK's TLS settings that trust these anchors. A bundle that cannot be read stops the
+    /// function at init, saying which file, rather than failing every request.
+    fn tls_context(&self) -> TlsContext {
+        let store = match self {
+            TrustAnchors::AmazonTrustServices => {
+                TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS)
+            }
+            TrustAnchors::Bundle(path) => {
+                TrustStore::empty().with_pem_certificate(std::fs::read(path).unwrap_or_else(
+                    |error| panic!("AWS_CA_BUNDLE names {path}, which cannot be read: {error}"),
+                ))
+            }
+            TrustAnchors::System => TrustStore::default(),
+        };
+        TlsContext::builder()
+            .with_trust_store(store)
+            .build()
+            .expect("a TLS context of a trust store")
+    }
+}
+
 /// What every AWS client here is built on: timeouts and retries set for Lambda, and a local
 /// endpoint (DynamoDB Local) when one is given (with placeholder credentials and region if the
 /// environment has none, since DynamoDB Local accepts any).
@@ -167,18 +230,22 @@ pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
         .connect_timeout(CONNECT_TIMEOUT)
         .build();
     // The SDK's default HTTPS client (hyper 1, rustls, proxy settings from the environment),
-    // with ring as rustls' crypto provider in place of aws-lc-rs.
-    let http_client = HttpClientBuilder::new().build_with_connector_fn(|settings, components| {
-        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    });
+    // with ring as rustls' crypto provider in place of aws-lc-rs, trusting [`TrustAnchors`].
+    let tls_context = TrustAnchors::from_env().tls_context();
+    let http_client =
+        HttpClientBuilder::new().build_with_connector_fn(move |settings, components| {
+            let mut connector = ConnectorBuilder::default()
+                .tls_provider(tls::Provider::Rustls(
+                    tls::rustls_provider::CryptoMode::Ring,
+                ))
+                .tls_context(tls_context.clone());
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector.set_proxy_config(Some(ProxyConfig::from_env()));
+            connector.build()
+        });
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
         .timeout_config(timeouts)
@@ -211,6 +278,83 @@ pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    fn anchors(vars: &[(&str, &str)]) -> TrustAnchors {
+        let vars: HashMap<&str, &str> = vars.iter().copied().collect();
+        TrustAnchors::from_lookup(|name| vars.get(name).map(|v| v.to_string()))
+    }
+
+    #[test]
+    fn aws_endpoints_are_trusted_through_the_amazon_roots_unless_told_otherwise() {
+        assert_eq!(
+            anchors(&[("AWS_REGION", "eu-west-1")]),
+            TrustAnchors::AmazonTrustServices
+        );
+        assert_eq!(anchors(&[]), TrustAnchors::AmazonTrustServices);
+        assert_eq!(
+            anchors(&[("AWS_REGION", "eu-west-1"), ("AWS_CA_BUNDLE", "")]),
+            TrustAnchors::AmazonTrustServices,
+            "an empty value is unset"
+        );
+        assert_eq!(
+            anchors(&[
+                ("AWS_CA_BUNDLE", "/opt/proxy-ca.pem"),
+                ("AWS_REGION", "cn-north-1")
+            ]),
+            TrustAnchors::Bundle("/opt/proxy-ca.pem".to_owned())
+        );
+        assert_eq!(
+            anchors(&[("AWS_REGION", "cn-northwest-1")]),
+            TrustAnchors::System
+        );
+        assert_eq!(
+            anchors(&[("AWS_DEFAULT_REGION", "cn-north-1")]),
+            TrustAnchors::System
+        );
+    }
+
+    #[test]
+    fn the_compiled_in_roots_are_the_five_of_amazon_trust_services() {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+
+        let roots: Vec<CertificateDer> =
+            CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES_ROOTS.as_bytes())
+                .collect::<Result<_, _>>()
+                .unwrap();
+        let names = [
+            "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
+            "Amazon Root CA 4",
+            "Starfield Services Root Certificate Authority - G2",
+        ];
+        assert_eq!(roots.len(), names.len());
+        for (root, name) in roots.iter().zip(names) {
+            assert!(
+                root.windows(name.len()).any(|w| w == name.as_bytes()),
+                "{name}"
+            );
+        }
+        // Each builds into the TLS settings the clients use.
+        TrustAnchors::AmazonTrustServices.tls_context();
+        TrustAnchors::System.tls_context();
+    }
+
+    #[test]
+    fn a_bundle_is_read_at_start_and_one_that_cannot_be_read_stops_the_function() {
+        let path = std::env::temp_dir().join(format!("ca-bundle-{}.pem", std::process::id()));
+        std::fs::write(&path, AMAZON_TRUST_SERVICES_ROOTS).unwrap();
+        TrustAnchors::Bundle(path.display().to_string()).tls_context();
+        std::fs::remove_file(&path).unwrap();
+
+        let missing = std::panic::catch_unwind(|| {
+            TrustAnchors::Bundle(path.display().to_string()).tls_context()
+        })
+        .unwrap_err();
+        let message = missing.downcast_ref::<String>().unwrap();
+        assert!(message.starts_with("AWS_CA_BUNDLE names "), "{message}");
+    }
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: HashMap<String, String> = vars
