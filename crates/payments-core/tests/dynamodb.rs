@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 use payments_core::PaymentError;
 use payments_core::domain::{ExpectedVersion, IdempotencyKey, Payment, Timestamp};
-use payments_core::repository::{DynamoDbRepository, PaymentRepository};
+use payments_core::repository::{Change, DynamoDbRepository, PaymentRepository};
 use payments_core::service::{Created, Payments};
 use payments_core::testing::{
     TestTable, attributes_with, example_attributes, organisation, stored_attributes,
@@ -135,6 +135,69 @@ async fn a_deleted_version_is_stored_without_attributes_and_read_with_those_it_d
     );
     assert_eq!(history[1].payment.created_at(), payment.created_at());
     assert_eq!(history[1].payment.version().get(), 2);
+}
+
+#[tokio::test]
+async fn a_whole_deleted_version_written_before_0_4_0_reads_back_the_same() {
+    let table = TestTable::create().await;
+    let payments = table.payments();
+    let org = organisation();
+    let Created::New(payment) = payments
+        .create(org, example_attributes(), None)
+        .await
+        .unwrap()
+    else {
+        panic!("a new payment");
+    };
+    // What 0.3.0 wrote on delete: the current item gone, and a `deleted` version that copies
+    // the whole of the version before it.
+    let first = table
+        .items()
+        .await
+        .into_iter()
+        .find(|item| text(item, "sk") == "VERSION#00000000000000000001")
+        .unwrap();
+    let mut whole = first.clone();
+    whole.insert(
+        "sk".into(),
+        AttributeValue::S("VERSION#00000000000000000002".into()),
+    );
+    whole.insert("version".into(), AttributeValue::N("2".into()));
+    whole.insert("change".into(), AttributeValue::S("deleted".into()));
+    let deleted_at = "2100-01-01T00:00:00.000Z";
+    whole.insert("updated_at".into(), AttributeValue::S(deleted_at.into()));
+    table
+        .client
+        .put_item()
+        .table_name(&table.name)
+        .set_item(Some(whole))
+        .send()
+        .await
+        .unwrap();
+    table
+        .client
+        .delete_item()
+        .table_name(&table.name)
+        .key("pk", first["pk"].clone())
+        .key("sk", AttributeValue::S("CURRENT".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let history = payments.history(org, payment.id()).await.unwrap();
+
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].change, Change::Deleted);
+    assert_eq!(
+        history[1].payment,
+        payment.deleted(deleted_at.parse().unwrap()).stored()
+    );
+    let one = table
+        .repository()
+        .get_version(payment.id(), history[1].payment.version())
+        .await
+        .unwrap();
+    assert_eq!(one, Some(history[1].clone()));
 }
 
 #[tokio::test]
