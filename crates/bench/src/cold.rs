@@ -35,6 +35,10 @@ pub enum Expected {
     Status(u16),
     /// A stream batch answered with an empty `batchItemFailures`: every record published.
     NoBatchItemFailures,
+    /// No answer: the process is stopped at its first poll and only its init is timed. For a
+    /// peer's binary (`bench run --peer`), which reads a table of its own design from a
+    /// DynamoDB it finds by itself, so it has nothing to answer here.
+    InitOnly,
 }
 
 /// The process environment of a Lambda sandbox (provided.al2023, 128 MB, as the template
@@ -114,7 +118,8 @@ pub fn al2023_trust_store(work_dir: &Path) -> Result<Vec<(String, String)>, Stri
 #[derive(Debug, Clone, Copy)]
 pub struct ColdStart {
     pub init: Duration,
-    pub total: Duration,
+    /// `None` for a target that is timed to its first poll only ([`Expected::InitOnly`]).
+    pub total: Option<Duration>,
     /// Of `total`, the time DynamoDB Local took to answer the function's calls.
     pub dynamodb: Duration,
     /// Of `total`, the time the local EventBridge took to answer (`payment-events`).
@@ -179,6 +184,16 @@ impl Spawner<'_> {
         let started = Instant::now();
         let mut child = self.spawn(target)?;
         let polled = self.api.wait_first_poll(TIMEOUT);
+        if target.expected == Expected::InitOnly {
+            stop(&mut child);
+            let polled = polled.ok_or_else(|| format!("{}: no poll", target.name))?;
+            return Ok(ColdStart {
+                init: polled - started,
+                total: None,
+                dynamodb: Duration::ZERO,
+                eventbridge: Duration::ZERO,
+            });
+        }
         let outcomes = self.api.wait_outcomes(1, TIMEOUT);
         let dynamodb = self.proxy.service_time();
         let eventbridge = self.eventbridge.service_time();
@@ -190,7 +205,7 @@ impl Spawner<'_> {
         check(target, &outcome.kind, &outcome.body)?;
         Ok(ColdStart {
             init: polled - started,
-            total: outcome.at - started,
+            total: Some(outcome.at - started),
             dynamodb,
             eventbridge,
         })
@@ -270,6 +285,7 @@ fn check(target: &Target, kind: &OutcomeKind, body: &[u8]) -> Result<(), String>
         Expected::NoBatchItemFailures => response["batchItemFailures"]
             .as_array()
             .is_some_and(Vec::is_empty),
+        Expected::InitOnly => false,
     };
     if !correct {
         return Err(format!(

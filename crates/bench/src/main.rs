@@ -3,6 +3,7 @@
 //! ```text
 //! bench run    --endpoint URL [--bin-dir target/release] [--runs 50] [--rss-invocations 1000]
 //!              [--only a,b] [--skip-rss] [--skip-capacity] [--out .run/bench/results.json]
+//!              [--extra get-payment@variant=path,...] [--peer name=path,...]
 //! bench report [--results .run/bench/results.json] [--sizes .run/bench/sizes.tsv]
 //!              [--criterion target/criterion]
 //! bench capacity --endpoint URL
@@ -166,6 +167,22 @@ fn run(options: &Options) -> Result<(), Error> {
         target.binary = std::path::absolute(path)?;
         targets.push(target);
     }
+    // `--peer peer-get-product=path,...`: another project's binary, timed to its first poll
+    // only (docs/benchmarks.md, "The reference sample").
+    for peer in options
+        .get("peer")
+        .into_iter()
+        .flat_map(|list| list.split(','))
+    {
+        let (name, path) = peer.split_once('=').ok_or("--peer takes name=path")?;
+        targets.push(Target {
+            name: name.to_owned(),
+            binary: std::path::absolute(path)?,
+            event: events.join("get-payment").join("found.json"),
+            expected: Expected::InitOnly,
+            consumes_payment: false,
+        });
+    }
     for target in &targets {
         if !target.binary.exists() {
             return Err(format!("{} is missing: build it first", target.binary.display()).into());
@@ -237,7 +254,7 @@ fn run(options: &Options) -> Result<(), Error> {
     let mut memory = Vec::new();
     if !options.flag("skip-rss") {
         eprintln!("bench: peak RSS over {rss_invocations} warm invocations each");
-        for target in &targets {
+        for target in targets.iter().filter(|t| t.expected != Expected::InitOnly) {
             let events = (0..rss_invocations)
                 .map(|_| runtime.block_on(store.event_for(target)).map(Arc::new))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -340,7 +357,7 @@ fn cold_json(targets: &[Target], cold: &HashMap<String, Vec<ColdStart>>) -> Valu
             Some(json!({
                 "name": target.name,
                 "init_ms": millis(starts.iter().map(|s| s.init).collect()),
-                "total_ms": millis(starts.iter().map(|s| s.total).collect()),
+                "total_ms": millis(starts.iter().filter_map(|s| s.total).collect()),
                 "dynamodb_ms": millis(starts.iter().map(|s| s.dynamodb).collect()),
                 "eventbridge_ms": millis(starts.iter().map(|s| s.eventbridge).collect()),
             }))

@@ -294,7 +294,9 @@ fn targets(
 ) -> String {
     let functions: Vec<&Cold> = rows
         .iter()
-        .filter(|row| !row.name.starts_with("floor-"))
+        // The functions themselves: not the floors, another build (`name@variant`) or a peer.
+        .filter(|row| !row.name.starts_with("floor-") && !row.name.contains('@'))
+        .filter(|row| !row.total.is_empty())
         .collect();
     let floor = |name: &str, pick: fn(&Cold) -> &Vec<Duration>| {
         rows.iter()
@@ -476,4 +478,48 @@ pub fn capacity_table(capacity: &[Value]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_init_target_is_judged_on_the_functions_alone_not_on_other_builds_or_peers() {
+        let row = |name: &str, init: f64, total: Option<f64>| {
+            json!({
+                "name": name,
+                "init_ms": [init, init, init],
+                "total_ms": total.map_or(vec![], |total| vec![total; 3]),
+                "dynamodb_ms": total.map_or(vec![], |_| vec![1.0; 3]),
+            })
+        };
+        let cold = json!([
+            row(HELLO, 2.0, Some(2.5)),
+            row(GETITEM, 5.0, Some(7.0)),
+            row("get-payment", 3.0, Some(6.0)),
+            row("get-payment@before", 8.0, Some(9.0)),
+            row("peer-get-product", 9.0, None),
+        ]);
+        let lines = targets(
+            &cold_rows(&cold),
+            &BTreeMap::new(),
+            &Sizes::new(),
+            &BTreeMap::new(),
+            &[],
+        );
+        let init = lines
+            .lines()
+            .find(|line| line.contains("init at most"))
+            .unwrap();
+        assert!(init.contains("1.50x (get-payment)"), "{init}");
+        let table = cold_table(&cold);
+        let peer = table
+            .lines()
+            .find(|line| line.starts_with("| peer-get-product"))
+            .unwrap();
+        assert!(peer.contains("| 4.50x |"), "{peer}");
+        assert!(peer.ends_with("| - | - | - | - | - |"), "{peer}");
+    }
 }
