@@ -285,6 +285,12 @@ fn criterion_id<'a>(criterion: &'a BTreeMap<String, f64>, name: &str) -> Option<
     })
 }
 
+/// Whether a measured binary is one of the functions the targets judge: not a floor, and not
+/// another build of one (`--extra get-payment@variant`).
+fn is_function(name: &str) -> bool {
+    !name.starts_with("floor-") && !name.contains('@')
+}
+
 fn targets(
     rows: &[Cold],
     memory: &BTreeMap<String, (f64, f64)>,
@@ -294,9 +300,8 @@ fn targets(
 ) -> String {
     let functions: Vec<&Cold> = rows
         .iter()
-        // The functions themselves: not the floors, another build (`name@variant`) or a peer.
-        .filter(|row| !row.name.starts_with("floor-") && !row.name.contains('@'))
-        .filter(|row| !row.total.is_empty())
+        // A peer (`--peer`) has no first response.
+        .filter(|row| is_function(&row.name) && !row.total.is_empty())
         .collect();
     let floor = |name: &str, pick: fn(&Cold) -> &Vec<Duration>| {
         rows.iter()
@@ -342,7 +347,7 @@ fn targets(
     }
     let rss = memory
         .iter()
-        .filter(|(name, _)| !name.starts_with("floor-"))
+        .filter(|(name, _)| is_function(name))
         .map(|(name, (kib, _))| (name.as_str(), kib * 1024.0))
         .max_by(|a, b| a.1.total_cmp(&b.1));
     lines.push((
@@ -502,9 +507,13 @@ mod tests {
             row("get-payment@before", 8.0, Some(9.0)),
             row("peer-get-product", 9.0, None),
         ]);
+        let memory = BTreeMap::from([
+            ("get-payment".to_owned(), (10_000.0, 1.0)),
+            ("get-payment@before".to_owned(), (30_000.0, 1.0)),
+        ]);
         let lines = targets(
             &cold_rows(&cold),
-            &BTreeMap::new(),
+            &memory,
             &Sizes::new(),
             &BTreeMap::new(),
             &[],
@@ -514,6 +523,11 @@ mod tests {
             .find(|line| line.contains("init at most"))
             .unwrap();
         assert!(init.contains("1.50x (get-payment)"), "{init}");
+        let rss = lines
+            .lines()
+            .find(|line| line.contains("peak RSS"))
+            .unwrap();
+        assert!(rss.contains("10.24 MB (get-payment)"), "{rss}");
         let table = cold_table(&cold);
         let peer = table
             .lines()
