@@ -1,7 +1,7 @@
 //! The `create-payment` Lambda function (`POST /payments`): clients built once, then [`create_payment::handle`]
 //! for every request.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let app = payments_core::App::init().await?;
     payments_core::http::run(env!("CARGO_PKG_NAME"), &app.identity, |request| {

@@ -1,7 +1,7 @@
 //! The `update-payment` Lambda function (`PUT /payments/{id}`): clients built once, then [`update_payment::handle`]
 //! for every request.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let app = payments_core::App::init().await?;
     payments_core::http::run(env!("CARGO_PKG_NAME"), &app.identity, |request| {

@@ -1,5 +1,7 @@
 //! The hello-world floor: a `lambda_runtime` binary that answers every event with a fixed
-//! API Gateway response. Nothing a Rust function does can start faster than this.
+//! API Gateway response, written as the runtime's own examples write it (`#[tokio::main]`, so a
+//! multi-threaded runtime). The functions run on a single-threaded one, which starts faster
+//! still (docs/benchmarks.md, "One thread").
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
