@@ -10,26 +10,49 @@
 //!
 //! The value is one format byte, then the attributes' JSON (exactly as the API returns them:
 //! amounts are decimal strings, nothing is rounded) compressed with raw DEFLATE (RFC 1951),
-//! which any language's standard library reads. The format byte lets a later format be read
-//! beside this one. What is read back is checked to be a JSON object and kept as text
-//! ([`StoredAttributes`]): this service wrote it from attributes that passed every rule.
+//! which any language's standard library reads:
+//!
+//! - format 1: raw DEFLATE of the JSON;
+//! - format 2: raw DEFLATE of the JSON with `stored-dictionary.txt` (beside this file) as the
+//!   preset dictionary, the field names and common codes a payment's JSON repeats. A reader
+//!   passes the file to its inflater (zlib's `inflateSetDictionary`, Python's
+//!   `zlib.decompressobj(-15, zdict=...)`). The file can never change: a new dictionary is a new
+//!   format byte.
+//!
+//! Both are read, so a value is read whichever release wrote it. What is read back is checked to
+//! be a JSON object and kept as text ([`StoredAttributes`]): this service wrote it from
+//! attributes that passed every rule.
+
+use std::cell::RefCell;
 
 use serde::Serialize;
 use serde::de::{self, Deserializer, Visitor};
+use zlib_rs::{Inflate, InflateFlush, Status};
 
 use crate::domain::StoredAttributes;
 
 /// The first byte of a stored value: raw DEFLATE of the attributes' JSON.
 const DEFLATED_JSON: u8 = 1;
 
-/// DEFLATE level: 1, the fastest, compresses a payment nearly as small as the best level
+/// The first byte of a stored value: raw DEFLATE of the attributes' JSON, with [`DICTIONARY`].
+const DEFLATED_JSON_WITH_DICTIONARY: u8 = 2;
+
+/// The preset dictionary of format 2. Its bytes are part of the format.
+const DICTIONARY: &[u8] = include_bytes!("stored-dictionary.txt");
+
+/// DEFLATE level of format 1: the fastest, compresses a payment nearly as small as the best level
 /// does (docs/benchmarks.md, "Figures the code refers to").
 const LEVEL: u8 = 1;
 
 /// A request body is at most 32 KiB, so attributes that inflate to more than this are not ours.
 const MAX_JSON: usize = 64 * 1024;
 
-/// The stored form of `attributes`, parsed from a request or as they were stored.
+/// DEFLATE's largest window, which a reader must allow for: 2^15 bytes.
+const WINDOW_BITS: u8 = 15;
+
+/// The stored form of `attributes`, parsed from a request or as they were stored: format 1.
+/// Format 2 is read but not yet written, so that every function a canary or a rollback of the
+/// release that writes it leaves running can read it.
 pub(super) fn encode(attributes: &impl Serialize) -> Vec<u8> {
     let json = serde_json::to_vec(attributes).expect("attributes always serialize");
     let compressed = miniz_oxide::deflate::compress_to_vec(&json, LEVEL);
@@ -49,14 +72,54 @@ pub(super) fn decode(stored: &[u8]) -> Result<StoredAttributes, String> {
 
 /// The JSON text inside a stored value.
 pub(crate) fn json(stored: &[u8]) -> Result<Vec<u8>, String> {
-    let Some((&DEFLATED_JSON, compressed)) = stored.split_first() else {
-        return Err(format!(
-            "unknown stored attributes format {:?}",
-            stored.first()
-        ));
+    let dictionary = match stored.first() {
+        Some(&DEFLATED_JSON) => None,
+        Some(&DEFLATED_JSON_WITH_DICTIONARY) => Some(DICTIONARY),
+        format => return Err(format!("unknown stored attributes format {format:?}")),
     };
-    miniz_oxide::inflate::decompress_to_vec_with_limit(compressed, MAX_JSON)
-        .map_err(|error| format!("stored attributes do not inflate: {error}"))
+    thread_local! {
+        /// One inflater, reset for each value: a page inflates one value per payment.
+        static INFLATE: RefCell<Inflate> = RefCell::new(Inflate::new(false, WINDOW_BITS));
+    }
+    INFLATE.with_borrow_mut(|inflate| inflate_into_json(inflate, &stored[1..], dictionary))
+}
+
+fn inflate_into_json(
+    inflate: &mut Inflate,
+    compressed: &[u8],
+    dictionary: Option<&[u8]>,
+) -> Result<Vec<u8>, String> {
+    let fail = |reason: &str| format!("stored attributes do not inflate: {reason}");
+    inflate.reset(false);
+    if let Some(dictionary) = dictionary {
+        inflate
+            .set_dictionary(dictionary)
+            .map_err(|error| fail(error.as_str()))?;
+    }
+    // Attributes compress at least twofold; the buffer doubles if that was not enough.
+    let mut json = vec![0; (compressed.len() * 4).clamp(256, MAX_JSON)];
+    loop {
+        let (read, written) = (inflate.total_in() as usize, inflate.total_out() as usize);
+        let status = inflate
+            .decompress(
+                &compressed[read..],
+                &mut json[written..],
+                InflateFlush::NoFlush,
+            )
+            .map_err(|error| fail(error.as_str()))?;
+        let written = inflate.total_out() as usize;
+        match status {
+            Status::StreamEnd => {
+                json.truncate(written);
+                return Ok(json);
+            }
+            _ if written == json.len() && json.len() < MAX_JSON => {
+                json.resize((json.len() * 2).min(MAX_JSON), 0);
+            }
+            _ if written == json.len() => return Err(fail("longer than any request")),
+            _ => return Err(fail("cut short")),
+        }
+    }
 }
 
 /// `serialize_with` for stored attributes already encoded.
@@ -90,12 +153,23 @@ pub(super) fn deserialize<'de, D: Deserializer<'de>>(
 
 #[cfg(test)]
 mod tests {
+    use sha2::{Digest, Sha256};
+    use zlib_rs::{Deflate, DeflateFlush};
+
     use super::*;
     use crate::testing::example_attributes;
 
-    fn deflated(json: &[u8]) -> Vec<u8> {
-        let mut value = vec![DEFLATED_JSON];
-        value.extend(miniz_oxide::deflate::compress_to_vec(json, 1));
+    /// A value of `format`: `json` in raw DEFLATE, with [`DICTIONARY`] if the format has one.
+    fn deflated(format: u8, json: &[u8]) -> Vec<u8> {
+        let mut deflate = Deflate::new(1, false, WINDOW_BITS);
+        if format == DEFLATED_JSON_WITH_DICTIONARY {
+            deflate.set_dictionary(DICTIONARY).unwrap();
+        }
+        let mut value = vec![0; 1 + zlib_rs::compress_bound(json.len())];
+        let status = deflate.compress(json, &mut value[1..], DeflateFlush::Finish);
+        assert_eq!(status, Ok(Status::StreamEnd));
+        value[0] = format;
+        value.truncate(1 + deflate.total_out() as usize);
         value
     }
 
@@ -115,6 +189,34 @@ mod tests {
     }
 
     #[test]
+    fn every_format_is_read() {
+        let expected = StoredAttributes::of(&example_attributes());
+        let json = expected.json().as_bytes();
+        // Written by 0.4.1 (miniz_oxide, level 1), byte for byte.
+        let format_1 = include_bytes!("testdata/format-1-example.bin");
+        assert_eq!(format_1[0], DEFLATED_JSON);
+        assert_eq!(decode(format_1).unwrap(), expected);
+        let format_2 = deflated(DEFLATED_JSON_WITH_DICTIONARY, json);
+        assert_eq!(decode(&format_2).unwrap(), expected);
+        assert!(format_2.len() < 450, "{} bytes", format_2.len());
+        // Formats in turn on one thread's inflater: nothing of one value is left for the next.
+        for value in [&format_2[..], format_1, &format_2, format_1] {
+            assert_eq!(decode(value).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn the_dictionary_of_format_2_is_the_one_values_were_written_with() {
+        // Every value of format 2 needs these exact bytes to be read: a new dictionary is a new
+        // format byte, never an edit of this file.
+        let digest = Sha256::digest(DICTIONARY);
+        assert_eq!(
+            format!("{digest:x}"),
+            "3c17bde6a4f276d9c7e5e6accffb569bd7071a2fb9ec64bdb1a627b2494de87b"
+        );
+    }
+
+    #[test]
     fn a_full_payment_is_stored_in_well_under_a_kilobyte() {
         let stored = encode(&example_attributes());
         assert!(stored.len() < 700, "{} bytes", stored.len());
@@ -124,19 +226,26 @@ mod tests {
     fn values_that_are_not_stored_attributes_are_refused() {
         let stored = encode(&example_attributes());
         let mut unknown_format = stored.clone();
-        unknown_format[0] = 2;
+        unknown_format[0] = 3;
         let mut corrupt = stored.clone();
         corrupt.truncate(stored.len() / 2);
-        let bomb = deflated(&[b' '; MAX_JSON + 1]);
-        for bad in [
-            vec![],
-            unknown_format,
-            corrupt,
-            deflated(b"[1, 2]"),
-            deflated(b"{\"amount\": "),
-            deflated(&[0xff, 0xfe]),
-            bomb,
-        ] {
+        let json = StoredAttributes::of(&example_attributes())
+            .json()
+            .to_owned();
+        let mut without_its_dictionary = deflated(DEFLATED_JSON_WITH_DICTIONARY, json.as_bytes());
+        without_its_dictionary[0] = DEFLATED_JSON;
+        for format in [DEFLATED_JSON, DEFLATED_JSON_WITH_DICTIONARY] {
+            let bad_values = [
+                deflated(format, b"[1, 2]"),
+                deflated(format, b"{\"amount\": "),
+                deflated(format, &[0xff, 0xfe]),
+                deflated(format, &[b' '; MAX_JSON + 1]),
+            ];
+            for bad in bad_values {
+                assert!(decode(&bad).is_err(), "{bad:?}");
+            }
+        }
+        for bad in [vec![], unknown_format, corrupt, without_its_dictionary] {
             assert!(decode(&bad).is_err(), "{bad:?}");
         }
     }
@@ -148,8 +257,9 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("account_number");
+        let json = serde_json::to_vec(&json).unwrap();
 
-        let read = decode(&deflated(&serde_json::to_vec(&json).unwrap())).unwrap();
+        let read = decode(&deflated(DEFLATED_JSON_WITH_DICTIONARY, &json)).unwrap();
 
         let errors = read.parse().unwrap_err();
         assert_eq!(errors.fields()[0].field, "debtor_party.account_number");
