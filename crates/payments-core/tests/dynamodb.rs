@@ -75,7 +75,10 @@ async fn a_payment_is_two_items_in_the_format_deployed_tables_hold() {
     assert_eq!(current["version"].as_n().unwrap(), "1");
     assert_eq!(text(current, "created_at"), "2026-11-24T09:15:02.481Z");
     let attributes = current["attributes"].as_b().unwrap().as_ref();
-    assert_eq!(attributes[0], 1, "the format byte: raw DEFLATE of the JSON");
+    assert_eq!(
+        attributes[0], 2,
+        "the format byte: raw DEFLATE of the JSON with the preset dictionary"
+    );
     assert_eq!(
         stored_attributes(current),
         serde_json::to_value(payment.attributes()).unwrap()
