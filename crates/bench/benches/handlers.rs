@@ -11,6 +11,7 @@
 //! `payment_events::handle`, not a route, is called as `lambda_runtime` calls it, with a parsed
 //! batch of stream records, and publishes to an in-process EventBridge.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,14 +46,17 @@ const TABLE: &str = "payments";
 /// The payment the event fixtures name.
 const FIXTURE_PAYMENT: &str = "0b7c3c52-5a0e-4b8e-9d2f-6f1a2c7e9b41";
 
-/// DynamoDB in memory: answers each operation (by its `X-Amz-Target`) with a fixed body, and
-/// can keep the last request body, from which the fixtures are made.
-/// Fixed answers by operation name.
+/// DynamoDB in memory: answers each operation (by its `X-Amz-Target`) with a fixed body, its
+/// items cut to the request's `ProjectionExpression` as DynamoDB cuts them, and can keep the
+/// last request body, from which the fixtures are made.
+/// Fixed answers by operation name, and by operation and projection once asked for.
 type Answers = Arc<Mutex<Vec<(&'static str, Vec<u8>)>>>;
+type ProjectedAnswers = Arc<Mutex<HashMap<(String, String), Vec<u8>>>>;
 
 #[derive(Debug, Clone, Default)]
 struct InProcessDynamoDb {
     answers: Answers,
+    projected: ProjectedAnswers,
     last_request: Option<Arc<Mutex<Vec<u8>>>>,
 }
 
@@ -60,6 +64,55 @@ impl InProcessDynamoDb {
     fn answer(&self, operation: &'static str, body: Vec<u8>) {
         self.answers.lock().unwrap().push((operation, body));
     }
+
+    /// The answer to `operation`, its items cut to `projection` (made on first use).
+    fn answer_to(&self, operation: &str, projection: Option<&str>) -> Vec<u8> {
+        let full = || {
+            self.answers
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(name, _)| *name == operation)
+                .map_or_else(|| b"{}".to_vec(), |(_, body)| body.clone())
+        };
+        let Some(projection) = projection else {
+            return full();
+        };
+        self.projected
+            .lock()
+            .unwrap()
+            .entry((operation.to_owned(), projection.to_owned()))
+            .or_insert_with(|| project(&full(), projection))
+            .clone()
+    }
+}
+
+/// The `ProjectionExpression` of a request body (plain attribute names, as the repository
+/// writes them), found without parsing the body on the measured thread.
+fn projection_of(body: &[u8]) -> Option<&str> {
+    const KEY: &str = "\"ProjectionExpression\":\"";
+    let body = std::str::from_utf8(body).ok()?;
+    let start = body.find(KEY)? + KEY.len();
+    let length = body[start..].find('"')?;
+    Some(&body[start..start + length])
+}
+
+/// `answer` with its `Item` or `Items` holding only the attributes `projection` names.
+fn project(answer: &[u8], projection: &str) -> Vec<u8> {
+    let names: Vec<&str> = projection.split(',').map(str::trim).collect();
+    let keep = |item: &mut Value| {
+        if let Some(item) = item.as_object_mut() {
+            item.retain(|name, _| names.contains(&name.as_str()));
+        }
+    };
+    let mut answer: Value = serde_json::from_slice(answer).expect("answers are JSON");
+    if let Some(item) = answer.get_mut("Item") {
+        keep(item);
+    }
+    if let Some(Value::Array(items)) = answer.get_mut("Items") {
+        items.iter_mut().for_each(keep);
+    }
+    answer.to_string().into_bytes()
 }
 
 impl HttpConnector for InProcessDynamoDb {
@@ -69,17 +122,14 @@ impl HttpConnector for InProcessDynamoDb {
             .get("x-amz-target")
             .and_then(|target| target.rsplit('.').next())
             .unwrap_or_default();
+        let body = request.body().bytes().unwrap_or_default();
         if let Some(last) = &self.last_request {
-            *last.lock().unwrap() = request.body().bytes().unwrap_or_default().to_vec();
+            *last.lock().unwrap() = body.to_vec();
         }
-        let body = self
-            .answers
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(name, _)| *name == operation)
-            .map_or_else(|| b"{}".to_vec(), |(_, body)| body.clone());
-        ok(body, "application/x-amz-json-1.0")
+        ok(
+            self.answer_to(operation, projection_of(body)),
+            "application/x-amz-json-1.0",
+        )
     }
 }
 

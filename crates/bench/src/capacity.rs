@@ -125,10 +125,14 @@ impl Intercept for CapacityMeter {
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let input = context.input_mut();
+        // DynamoDB bills a read on the whole item, whatever the repository's projection asks
+        // for: the meter asks for whole items, to size them (and know them by their keys).
         if let Some(input) = input.downcast_mut::<GetItemInput>() {
             input.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes);
+            input.projection_expression = None;
         } else if let Some(input) = input.downcast_mut::<QueryInput>() {
             input.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes);
+            input.projection_expression = None;
         } else if let Some(input) = input.downcast_mut::<TransactWriteItemsInput>() {
             input.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes);
             let mut writes = Vec::new();

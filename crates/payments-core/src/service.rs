@@ -5,7 +5,7 @@ use std::future::Future;
 
 use crate::domain::{
     ExpectedVersion, IdempotencyKey, OrganisationId, PageSize, Payment, PaymentAttributes,
-    PaymentId, StoredPayment, Timestamp, Version, hex_sha256,
+    PaymentId, StoredAttributes, StoredPayment, Timestamp, Version, hex_sha256,
 };
 use crate::error::PaymentError;
 use crate::repository::{
@@ -38,13 +38,9 @@ impl Clock for SystemClock {
 
 /// The result of [`Payments::create`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per create, moved once into its response: boxing would only add an allocation"
-)]
 pub enum Created {
     /// This request created the payment.
-    New(Payment),
+    New(StoredPayment),
     /// The `Idempotency-Key` had already created this payment, given back as it was created;
     /// nothing new was written.
     Replayed(StoredPayment),
@@ -121,8 +117,9 @@ impl<R: PaymentRepository, C: Clock> Payments<R, C> {
         idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<Created, PaymentError> {
         let now = self.clock.now();
-        let request_digest = idempotency_key.map(|_| request_digest(&attributes));
-        let payment = Payment::new(organisation_id, attributes, now);
+        // Serialized once: the text stored is the text answered (and digested).
+        let payment = Payment::new(organisation_id, attributes, now).stored();
+        let request_digest = idempotency_key.map(|_| request_digest(payment.attributes()));
         let record = idempotency_key
             .zip(request_digest)
             .map(|(key, request_digest)| IdempotencyRecord {
@@ -180,7 +177,7 @@ impl<R: PaymentRepository, C: Clock> Payments<R, C> {
         id: PaymentId,
         expected: ExpectedVersion,
         attributes: PaymentAttributes,
-    ) -> Result<Payment, PaymentError> {
+    ) -> Result<StoredPayment, PaymentError> {
         if let ExpectedVersion::Exactly(version) = expected
             && let Some(next) = Payment::revision(
                 id,
@@ -190,6 +187,7 @@ impl<R: PaymentRepository, C: Clock> Payments<R, C> {
                 self.clock.now(),
             )
         {
+            let next = next.stored();
             match self.repository.replace(&next).await {
                 Ok(()) => return Ok(next),
                 Err(RepositoryError::ConditionFailed) => {}
@@ -198,7 +196,9 @@ impl<R: PaymentRepository, C: Clock> Payments<R, C> {
         }
         let attributes = &attributes;
         self.write_current(organisation_id, id, expected, |current| async move {
-            let next = current.revise(attributes.clone(), self.clock.now());
+            let next = current
+                .revise(attributes.clone(), self.clock.now())
+                .stored();
             self.repository.replace(&next).await.map(|()| next)
         })
         .await
@@ -322,9 +322,8 @@ impl<R: PaymentRepository, C: Clock> Payments<R, C> {
 
 /// The digest an idempotent repeat must match: of the parsed attributes, so the same payment
 /// sent with other whitespace or member order is still the same request.
-fn request_digest(attributes: &PaymentAttributes) -> String {
-    let canonical = serde_json::to_vec(attributes).expect("attributes always serialize");
-    hex_sha256(&canonical)
+fn request_digest(attributes: &StoredAttributes) -> String {
+    hex_sha256(attributes.json().as_bytes())
 }
 
 #[cfg(test)]

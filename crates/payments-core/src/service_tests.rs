@@ -24,7 +24,7 @@ fn key(text: &str) -> IdempotencyKey {
     text.parse().unwrap()
 }
 
-fn created(result: Result<Created, PaymentError>) -> Payment {
+fn created(result: Result<Created, PaymentError>) -> StoredPayment {
     match result {
         Ok(Created::New(payment)) => payment,
         other => panic!("expected a new payment, got {other:?}"),
@@ -571,4 +571,16 @@ async fn writers_without_a_version_that_keep_losing_races_get_conflict() {
 async fn storage_that_answers_is_ready() {
     let (payments, _) = payments();
     assert!(payments.ready().await.is_ok());
+}
+
+#[test]
+fn the_request_digest_is_of_the_same_bytes_whichever_release_stored_the_key() {
+    // Before 0.5.1 the digest was of the parsed attributes serialised on their own; now it is
+    // of the stored text. Records already written must still match a repeat.
+    let attributes = example_attributes();
+    let canonical = serde_json::to_vec(&attributes).unwrap();
+    assert_eq!(
+        request_digest(&StoredAttributes::of(&attributes)),
+        hex_sha256(&canonical)
+    );
 }

@@ -83,8 +83,11 @@ impl Payment {
             attributes,
         ))
     }
+}
 
-    /// This payment as storage will give it back.
+impl<A: Serialize> Payment<A> {
+    /// This payment as storage will give it back: its attributes serialized once, then
+    /// written to storage and to the client as that text.
     pub fn stored(&self) -> StoredPayment {
         self.with_attributes(StoredAttributes::of(&self.attributes))
     }
@@ -198,8 +201,8 @@ impl StoredAttributes {
         RawValue::from_string(json).ok().map(Self)
     }
 
-    /// The stored form of `attributes`.
-    pub fn of(attributes: &PaymentAttributes) -> Self {
+    /// The stored form of `attributes` (parsed ones, or stored ones again).
+    pub fn of(attributes: &impl Serialize) -> Self {
         Self(serde_json::value::to_raw_value(attributes).expect("attributes always serialize"))
     }
 

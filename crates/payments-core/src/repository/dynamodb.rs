@@ -1,4 +1,5 @@
-//! [`PaymentRepository`] on DynamoDB, with items mapped by `serde_dynamo`.
+//! [`PaymentRepository`] on DynamoDB. A payment's items are written and read attribute by
+//! attribute; the rarer items (idempotency records, deletions) are mapped by `serde_dynamo`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -6,6 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
@@ -27,22 +29,17 @@ use crate::domain::{
 /// A payment as an item: the current version (indexed on GSI1 for listing), or a version in
 /// its history (with the change that made it; never indexed, never deleted). The attributes
 /// are stored compressed ([`stored`]), once for both items of a write.
-#[derive(Serialize)]
 struct PaymentItem<'a> {
     pk: String,
     sk: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     gsi1pk: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     gsi1sk: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     change: Option<Change>,
     id: PaymentId,
     organisation_id: OrganisationId,
     version: Version,
     created_at: Timestamp,
     updated_at: Timestamp,
-    #[serde(serialize_with = "stored::serialize_bytes")]
     attributes: &'a [u8],
 }
 
@@ -84,6 +81,39 @@ impl<'a> PaymentItem<'a> {
             updated_at: payment.updated_at(),
             attributes,
         }
+    }
+
+    /// The item, attribute by attribute (the attributes [`ReadItem`] reads, and the keys).
+    fn into_item(self) -> Item {
+        let text = |value: String| AttributeValue::S(value);
+        let mut item = Item::with_capacity(11);
+        item.insert(keys::PK.to_owned(), text(self.pk));
+        item.insert(keys::SK.to_owned(), text(self.sk));
+        if let Some(partition) = self.gsi1pk {
+            item.insert(keys::GSI1_PK.to_owned(), text(partition));
+        }
+        if let Some(position) = self.gsi1sk {
+            item.insert(keys::GSI1_SK.to_owned(), text(position));
+        }
+        if let Some(change) = self.change {
+            item.insert("change".to_owned(), text(change.as_str().to_owned()));
+        }
+        item.insert("id".to_owned(), text(self.id.to_string()));
+        item.insert(
+            "organisation_id".to_owned(),
+            text(self.organisation_id.to_string()),
+        );
+        item.insert(
+            "version".to_owned(),
+            AttributeValue::N(self.version.get().to_string()),
+        );
+        item.insert("created_at".to_owned(), text(self.created_at.to_string()));
+        item.insert("updated_at".to_owned(), text(self.updated_at.to_string()));
+        item.insert(
+            "attributes".to_owned(),
+            AttributeValue::B(Blob::new(self.attributes)),
+        );
+        item
     }
 }
 
@@ -158,31 +188,58 @@ fn history_entry(
 #[cfg(feature = "testing")]
 pub(crate) fn current_item(payment: &Payment) -> HashMap<String, AttributeValue> {
     let attributes = stored::encode(payment.attributes());
-    to_item(PaymentItem::current(
-        payment,
-        &attributes,
-        &ListShards::default(),
-    ))
-    .expect("a payment item serializes")
+    PaymentItem::current(payment, &attributes, &ListShards::default()).into_item()
 }
 
+/// The attributes of a current item that [`ReadItem`] reads.
+macro_rules! read_attributes {
+    () => {
+        "id, organisation_id, version, created_at, updated_at, attributes"
+    };
+}
+
+/// What a get asks for, as a `ProjectionExpression`: the attributes [`ReadItem`] reads, so that
+/// the SDK parses only these (not the keys, which repeat them). DynamoDB bills a read on the
+/// whole item either way.
+const READ_PROJECTION: &str = read_attributes!();
+
+/// What a list asks for: [`READ_PROJECTION`] and the list index's sort key, by which a list
+/// merges its shards.
+const LIST_PROJECTION: &str = concat!(read_attributes!(), ", gsi1sk");
+
 /// A [`PaymentItem`] read back. The keys repeat what the other attributes hold and are not read.
-#[derive(Deserialize)]
 struct ReadItem {
-    #[serde(default)]
     change: Option<Change>,
     id: PaymentId,
     organisation_id: OrganisationId,
     version: Version,
     created_at: Timestamp,
     updated_at: Timestamp,
-    #[serde(deserialize_with = "stored::deserialize")]
     attributes: StoredAttributes,
 }
 
 impl ReadItem {
-    fn read(item: HashMap<String, AttributeValue>) -> Result<Self, RepositoryError> {
-        from_item(item).map_err(internal)
+    /// Each attribute taken from the SDK's map by name and parsed once, through the `FromStr`
+    /// of its domain type. `serde_dynamo` would first copy the whole map, stored attributes
+    /// included, into a map of its own: a page of 20 did that 20 times (docs/benchmarks.md,
+    /// "Fewer copies on the warm path").
+    fn read(item: Item) -> Result<Self, RepositoryError> {
+        Ok(Self {
+            change: item
+                .get("change")
+                .map(|_| text_attribute(&item, "change").and_then(parse_change))
+                .transpose()?,
+            id: parsed_attribute(&item, "id")?,
+            organisation_id: parsed_attribute(&item, "organisation_id")?,
+            version: version_attribute(&item)?,
+            created_at: parsed_attribute(&item, "created_at")?,
+            updated_at: parsed_attribute(&item, "updated_at")?,
+            attributes: match item.get("attributes") {
+                Some(AttributeValue::B(stored)) => stored::decode(stored.as_ref())
+                    .map_err(|reason| malformed("attributes", &reason))?,
+                _ => return Err(malformed("attributes", "not a binary attribute")),
+            },
+        })
     }
 
     fn into_payment(self) -> StoredPayment {
@@ -207,14 +264,55 @@ impl ReadItem {
     }
 }
 
+/// An item attribute this code wrote, unreadable: the item was written by something else.
+fn malformed(name: &str, reason: &str) -> RepositoryError {
+    RepositoryError::Internal(format!("item attribute {name}: {reason}").into())
+}
+
+/// The text of the string attribute `name` of `item`.
+fn text_attribute<'a>(item: &'a Item, name: &str) -> Result<&'a str, RepositoryError> {
+    match item.get(name) {
+        Some(AttributeValue::S(text)) => Ok(text),
+        Some(_) => Err(malformed(name, "not a string")),
+        None => Err(malformed(name, "missing")),
+    }
+}
+
+/// The string attribute `name` of `item`, parsed by `T`'s `FromStr`.
+fn parsed_attribute<T>(item: &Item, name: &str) -> Result<T, RepositoryError>
+where
+    T: std::str::FromStr<Err = String>,
+{
+    text_attribute(item, name)?
+        .parse()
+        .map_err(|reason: String| malformed(name, &reason))
+}
+
+/// The number attribute `version` of `item`.
+fn version_attribute(item: &Item) -> Result<Version, RepositoryError> {
+    match item.get("version") {
+        Some(AttributeValue::N(number)) => number
+            .parse()
+            .ok()
+            .and_then(Version::new)
+            .ok_or_else(|| malformed("version", "not a version number")),
+        _ => Err(malformed("version", "not a number")),
+    }
+}
+
+fn parse_change(text: &str) -> Result<Change, RepositoryError> {
+    Change::ALL
+        .into_iter()
+        .find(|change| change.as_str() == text)
+        .ok_or_else(|| malformed("change", "not a change"))
+}
+
 /// A payment item's image in a stream record, as Lambda delivers it (`serde_dynamo`'s item),
 /// read as the repository reads the item itself.
 pub fn stored_payment_of_image(
     image: serde_dynamo::Item,
 ) -> Result<StoredPayment, RepositoryError> {
-    from_item::<_, ReadItem>(image)
-        .map(ReadItem::into_payment)
-        .map_err(internal)
+    ReadItem::read(image.into()).map(ReadItem::into_payment)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -302,6 +400,7 @@ impl DynamoDbRepository {
             .query()
             .table_name(&self.table)
             .index_name(keys::GSI1)
+            .projection_expression(LIST_PROJECTION)
             .expression_attribute_values(":partition", AttributeValue::S(partition.to_owned()))
             .scan_index_forward(false)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
@@ -344,15 +443,15 @@ impl DynamoDbRepository {
         ])
     }
 
-    fn put<T: Serialize>(
+    fn put(
         &self,
-        item: &T,
+        item: Item,
         condition: &str,
         values: HashMap<String, AttributeValue>,
     ) -> Result<TransactWriteItem, RepositoryError> {
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(to_item(item).map_err(internal)?))
+            .set_item(Some(item))
             .condition_expression(condition)
             .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -394,21 +493,24 @@ impl DynamoDbRepository {
         ))
     }
 
-    /// Runs one transaction of `writes`, retrying it on `TransactionConflict`. On a failed
-    /// condition, returns which write failed it first, and the item it found there (where
-    /// DynamoDB sent it).
+    /// Runs one transaction of the writes `writes` makes, retrying it on
+    /// `TransactionConflict`. On a failed condition, returns which write failed it first, and
+    /// the item it found there (where DynamoDB sent it). The SDK takes the writes by value, so
+    /// each attempt makes them again rather than sending a copy kept for a retry that seldom
+    /// comes.
     async fn transact(
         &self,
-        writes: Vec<(Write, TransactWriteItem)>,
+        writes: impl Fn() -> Result<Vec<(Write, TransactWriteItem)>, RepositoryError>,
     ) -> Result<Result<(), ConditionFailure>, RepositoryError> {
-        let (names, items): (Vec<Write>, Vec<TransactWriteItem>) = writes.into_iter().unzip();
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let (names, items): (Vec<Write>, Vec<TransactWriteItem>) =
+                writes()?.into_iter().unzip();
             let result = self
                 .client
                 .transact_write_items()
-                .set_transact_items(Some(items.clone()))
+                .set_transact_items(Some(items))
                 .send()
                 .await;
             let error = match result {
@@ -526,43 +628,47 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 impl PaymentRepository for DynamoDbRepository {
-    async fn insert(
+    async fn insert<A: Serialize + Sync>(
         &self,
-        payment: &Payment,
+        payment: &Payment<A>,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<Inserted, RepositoryError> {
         let attributes = stored::encode(payment.attributes());
-        let mut writes = vec![
-            (
-                Write::Current,
-                self.put(
-                    &PaymentItem::current(payment, &attributes, &self.shards),
-                    "attribute_not_exists(pk)",
-                    HashMap::new(),
-                )?,
-            ),
-            (
-                Write::History,
-                self.put(
-                    &PaymentItem::version(payment, Change::Created, &attributes),
-                    "attribute_not_exists(pk)",
-                    HashMap::new(),
-                )?,
-            ),
-        ];
-        if let Some(record) = idempotency {
-            // An expired record may linger until TTL removes it (up to days): it no longer
-            // holds the key. Now is when the payment is created.
-            let now = to_attribute_value(payment.created_at().unix_seconds()).map_err(internal)?;
-            writes.push((
-                Write::IdempotencyRecord,
-                self.put(
-                    &IdempotencyItem::new(record),
-                    "attribute_not_exists(pk) OR expires_at < :now",
-                    HashMap::from([(":now".to_owned(), now)]),
-                )?,
-            ));
-        }
+        let writes = || {
+            let mut writes = vec![
+                (
+                    Write::Current,
+                    self.put(
+                        PaymentItem::current(payment, &attributes, &self.shards).into_item(),
+                        "attribute_not_exists(pk)",
+                        HashMap::new(),
+                    )?,
+                ),
+                (
+                    Write::History,
+                    self.put(
+                        PaymentItem::version(payment, Change::Created, &attributes).into_item(),
+                        "attribute_not_exists(pk)",
+                        HashMap::new(),
+                    )?,
+                ),
+            ];
+            if let Some(record) = idempotency {
+                // An expired record may linger until TTL removes it (up to days): it no longer
+                // holds the key. Now is when the payment is created.
+                let now =
+                    to_attribute_value(payment.created_at().unix_seconds()).map_err(internal)?;
+                writes.push((
+                    Write::IdempotencyRecord,
+                    self.put(
+                        to_item(IdempotencyItem::new(record)).map_err(internal)?,
+                        "attribute_not_exists(pk) OR expires_at < :now",
+                        HashMap::from([(":now".to_owned(), now)]),
+                    )?,
+                ));
+            }
+            Ok(writes)
+        };
         match (self.transact(writes).await?, idempotency) {
             (Ok(()), _) => Ok(Inserted::Created),
             (
@@ -603,6 +709,7 @@ impl PaymentRepository for DynamoDbRepository {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(keys::payment_pk(id), keys::CURRENT)))
+            .projection_expression(READ_PROJECTION)
             .consistent_read(true)
             .send()
             .await
@@ -665,67 +772,71 @@ impl PaymentRepository for DynamoDbRepository {
         }
     }
 
-    async fn replace(&self, next: &Payment) -> Result<(), RepositoryError> {
-        let (condition, values) = Self::precedes(next)?;
+    async fn replace<A: Serialize + Sync>(&self, next: &Payment<A>) -> Result<(), RepositoryError> {
         let attributes = stored::encode(next.attributes());
-        let writes = vec![
-            (
-                Write::Current,
-                self.put(
-                    &PaymentItem::current(next, &attributes, &self.shards),
-                    condition,
-                    values,
-                )?,
-            ),
-            (
-                Write::History,
-                self.put(
-                    &PaymentItem::version(next, Change::Updated, &attributes),
-                    "attribute_not_exists(pk)",
-                    HashMap::new(),
-                )?,
-            ),
-        ];
+        let writes = || {
+            let (condition, values) = Self::precedes(next)?;
+            Ok(vec![
+                (
+                    Write::Current,
+                    self.put(
+                        PaymentItem::current(next, &attributes, &self.shards).into_item(),
+                        condition,
+                        values,
+                    )?,
+                ),
+                (
+                    Write::History,
+                    self.put(
+                        PaymentItem::version(next, Change::Updated, &attributes).into_item(),
+                        "attribute_not_exists(pk)",
+                        HashMap::new(),
+                    )?,
+                ),
+            ])
+        };
         self.transact(writes)
             .await?
             .map_err(|_| RepositoryError::ConditionFailed)
     }
 
     async fn remove(&self, deletion: &Deletion) -> Result<(), RepositoryError> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(
-                keys::payment_pk(deletion.id),
-                keys::CURRENT,
-            )))
-            .condition_expression(
-                "version = :version AND organisation_id = :organisation AND updated_at <= :at",
-            )
-            .expression_attribute_values(
-                ":version",
-                to_attribute_value(deletion.deletes).map_err(internal)?,
-            )
-            .expression_attribute_values(
-                ":organisation",
-                AttributeValue::S(deletion.organisation_id.to_string()),
-            )
-            .expression_attribute_values(":at", AttributeValue::S(deletion.at.to_string()))
-            .build()
-            .map_err(internal)?;
-        let writes = vec![
-            (
-                Write::Current,
-                TransactWriteItem::builder().delete(delete).build(),
-            ),
-            (
-                Write::History,
-                self.put(
-                    &DeletionItem::new(deletion),
-                    "attribute_not_exists(pk)",
-                    HashMap::new(),
-                )?,
-            ),
-        ];
+        let writes = || {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(Self::key(
+                    keys::payment_pk(deletion.id),
+                    keys::CURRENT,
+                )))
+                .condition_expression(
+                    "version = :version AND organisation_id = :organisation AND updated_at <= :at",
+                )
+                .expression_attribute_values(
+                    ":version",
+                    to_attribute_value(deletion.deletes).map_err(internal)?,
+                )
+                .expression_attribute_values(
+                    ":organisation",
+                    AttributeValue::S(deletion.organisation_id.to_string()),
+                )
+                .expression_attribute_values(":at", AttributeValue::S(deletion.at.to_string()))
+                .build()
+                .map_err(internal)?;
+            Ok(vec![
+                (
+                    Write::Current,
+                    TransactWriteItem::builder().delete(delete).build(),
+                ),
+                (
+                    Write::History,
+                    self.put(
+                        to_item(DeletionItem::new(deletion)).map_err(internal)?,
+                        "attribute_not_exists(pk)",
+                        HashMap::new(),
+                    )?,
+                ),
+            ])
+        };
         self.transact(writes)
             .await?
             .map_err(|_| RepositoryError::ConditionFailed)
@@ -816,5 +927,154 @@ impl PaymentRepository for DynamoDbRepository {
             .await
             .map(|_| ())
             .map_err(classify)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{example_attributes, organisation};
+
+    fn payment() -> Payment {
+        let now: Timestamp = "2026-11-24T09:15:02.481Z".parse().unwrap();
+        Payment::new(organisation(), example_attributes(), now)
+    }
+
+    fn text(item: &Item, name: &str) -> String {
+        item[name].as_s().unwrap().clone()
+    }
+
+    #[test]
+    fn a_current_item_holds_the_keys_the_index_and_every_attribute_the_reader_reads() {
+        let payment = payment();
+        let attributes = stored::encode(payment.attributes());
+        let shards = ListShards::default();
+        let item = PaymentItem::current(&payment, &attributes, &shards).into_item();
+
+        let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "attributes",
+                "created_at",
+                "gsi1pk",
+                "gsi1sk",
+                "id",
+                "organisation_id",
+                "pk",
+                "sk",
+                "updated_at",
+                "version"
+            ]
+        );
+        assert_eq!(text(&item, "pk"), keys::payment_pk(payment.id()));
+        assert_eq!(text(&item, "sk"), keys::CURRENT);
+        assert_eq!(
+            text(&item, "gsi1sk"),
+            keys::created_sk(payment.created_at(), payment.id())
+        );
+        assert_eq!(text(&item, "id"), payment.id().to_string());
+        assert_eq!(text(&item, "created_at"), "2026-11-24T09:15:02.481Z");
+        assert_eq!(item["version"].as_n().unwrap(), "1");
+        assert_eq!(item["attributes"].as_b().unwrap().as_ref(), &attributes[..]);
+
+        let read = ReadItem::read(item.clone()).unwrap();
+        assert_eq!(read.change, None);
+        assert_eq!(read.into_payment(), payment.stored());
+
+        // What a get and a list ask DynamoDB for is enough to read the payment back.
+        for projection in [READ_PROJECTION, LIST_PROJECTION] {
+            let names: Vec<&str> = projection.split(", ").collect();
+            let mut projected = item.clone();
+            projected.retain(|name, _| names.contains(&name.as_str()));
+            assert_eq!(
+                ReadItem::read(projected).unwrap().into_payment(),
+                payment.stored(),
+                "{projection}"
+            );
+        }
+        assert!(
+            LIST_PROJECTION
+                .split(", ")
+                .any(|name| name == keys::GSI1_SK)
+        );
+    }
+
+    #[test]
+    fn a_history_item_records_its_change_and_reads_back() {
+        let payment = payment();
+        let attributes = stored::encode(payment.attributes());
+        let item = PaymentItem::version(&payment, Change::Created, &attributes).into_item();
+
+        assert_eq!(text(&item, "sk"), keys::version_sk(payment.version()));
+        assert_eq!(text(&item, "change"), "created");
+        assert!(!item.contains_key("gsi1pk") && !item.contains_key("gsi1sk"));
+        let entry = ReadItem::read(item).unwrap().into_history_entry().unwrap();
+        assert_eq!(entry.change, Change::Created);
+        assert_eq!(entry.payment, payment.stored());
+    }
+
+    #[test]
+    fn an_item_this_code_did_not_write_is_an_internal_error_naming_the_attribute() {
+        let payment = payment();
+        let attributes = stored::encode(payment.attributes());
+        let item =
+            || PaymentItem::current(&payment, &attributes, &ListShards::default()).into_item();
+        let failure = |item: Item| match ReadItem::read(item) {
+            Err(RepositoryError::Internal(cause)) => cause.to_string(),
+            Err(other) => panic!("not internal: {other:?}"),
+            Ok(_) => panic!("read an item it should not"),
+        };
+
+        let mut missing = item();
+        missing.remove("id");
+        assert_eq!(failure(missing), "item attribute id: missing");
+
+        let mut not_an_id = item();
+        not_an_id.insert("organisation_id".into(), AttributeValue::S("acme".into()));
+        assert!(failure(not_an_id).starts_with("item attribute organisation_id: must be a UUID"));
+
+        let mut text_version = item();
+        text_version.insert("version".into(), AttributeValue::S("1".into()));
+        assert_eq!(
+            failure(text_version),
+            "item attribute version: not a number"
+        );
+
+        let mut version_zero = item();
+        version_zero.insert("version".into(), AttributeValue::N("0".into()));
+        assert_eq!(
+            failure(version_zero),
+            "item attribute version: not a version number"
+        );
+
+        let mut local_time = item();
+        local_time.insert("updated_at".into(), AttributeValue::S("yesterday".into()));
+        assert!(failure(local_time).starts_with("item attribute updated_at: "));
+
+        let mut unknown_change = item();
+        unknown_change.insert("change".into(), AttributeValue::S("renamed".into()));
+        assert_eq!(
+            failure(unknown_change),
+            "item attribute change: not a change"
+        );
+
+        let mut text_attributes = item();
+        text_attributes.insert("attributes".into(), AttributeValue::S("{}".into()));
+        assert_eq!(
+            failure(text_attributes),
+            "item attribute attributes: not a binary attribute"
+        );
+
+        let mut unknown_format = item();
+        unknown_format.insert(
+            "attributes".into(),
+            AttributeValue::B(Blob::new(vec![9, 1, 2])),
+        );
+        assert!(
+            failure(unknown_format)
+                .starts_with("item attribute attributes: unknown stored attributes format")
+        );
     }
 }

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use serde::Serialize;
+
 use super::{
     Change, Cursor, Deletion, HistoryEntry, IdempotencyRecord, Inserted, Page, PaymentRepository,
     RepositoryError, keys,
@@ -96,9 +98,9 @@ impl State {
 }
 
 impl PaymentRepository for InMemoryRepository {
-    async fn insert(
+    async fn insert<A: Serialize + Sync>(
         &self,
-        payment: &Payment,
+        payment: &Payment<A>,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<Inserted, RepositoryError> {
         let mut state = self.state();
@@ -156,7 +158,7 @@ impl PaymentRepository for InMemoryRepository {
             .collect())
     }
 
-    async fn replace(&self, next: &Payment) -> Result<(), RepositoryError> {
+    async fn replace<A: Serialize + Sync>(&self, next: &Payment<A>) -> Result<(), RepositoryError> {
         let mut state = self.state();
         if !state.precedes(next)? {
             return Err(RepositoryError::ConditionFailed);

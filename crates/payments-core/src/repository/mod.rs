@@ -38,6 +38,19 @@ pub enum Change {
     Deleted,
 }
 
+impl Change {
+    pub const ALL: [Change; 3] = [Change::Created, Change::Updated, Change::Deleted];
+
+    /// As items and events spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Created => "created",
+            Change::Updated => "updated",
+            Change::Deleted => "deleted",
+        }
+    }
+}
+
 /// One version of a payment as it was, and the change that made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryEntry {
@@ -145,9 +158,9 @@ pub enum RepositoryError {
 pub trait PaymentRepository: Send + Sync {
     /// Writes a new payment at version 1 with its `created` history version and, when given,
     /// its idempotency record, all or nothing.
-    fn insert(
+    fn insert<A: Serialize + Sync>(
         &self,
-        payment: &Payment,
+        payment: &Payment<A>,
         idempotency: Option<&IdempotencyRecord>,
     ) -> impl Future<Output = Result<Inserted, RepositoryError>> + Send;
 
@@ -174,7 +187,10 @@ pub trait PaymentRepository: Send + Sync {
     /// the stored payment is the version before `next`, of the same organisation and creation,
     /// updated no later than `next`; [`RepositoryError::ConditionFailed`] when it is not (or
     /// there is none).
-    fn replace(&self, next: &Payment) -> impl Future<Output = Result<(), RepositoryError>> + Send;
+    fn replace<A: Serialize + Sync>(
+        &self,
+        next: &Payment<A>,
+    ) -> impl Future<Output = Result<(), RepositoryError>> + Send;
 
     /// Deletes the current version and records the version after it as `deleted`, on the
     /// condition [`Deletion`] names; [`RepositoryError::ConditionFailed`] when it does not hold

@@ -26,7 +26,6 @@
 use std::cell::RefCell;
 
 use serde::Serialize;
-use serde::de::{self, Deserializer, Visitor};
 use zlib_rs::{Deflate, DeflateFlush, Inflate, InflateFlush, Status};
 
 use crate::domain::StoredAttributes;
@@ -144,35 +143,6 @@ fn inflate_into_json(
             _ => return Err(fail("cut short")),
         }
     }
-}
-
-/// `serialize_with` for stored attributes already encoded.
-pub(super) fn serialize_bytes<S: serde::Serializer>(
-    stored: &&[u8],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_bytes(stored)
-}
-
-/// `deserialize_with` for a stored value: a binary attribute, decoded.
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<StoredAttributes, D::Error> {
-    struct Stored;
-
-    impl Visitor<'_> for Stored {
-        type Value = StoredAttributes;
-
-        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-            formatter.write_str("a binary attribute of stored payment attributes")
-        }
-
-        fn visit_bytes<E: de::Error>(self, stored: &[u8]) -> Result<Self::Value, E> {
-            decode(stored).map_err(E::custom)
-        }
-    }
-
-    deserializer.deserialize_bytes(Stored)
 }
 
 #[cfg(test)]

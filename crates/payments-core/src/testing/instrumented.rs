@@ -4,6 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use serde::Serialize;
+
 use super::example_attributes;
 use crate::domain::{OrganisationId, Payment, PaymentId, StoredPayment, Timestamp, Version};
 use crate::repository::{
@@ -70,9 +72,9 @@ impl<R> Instrumented<R> {
 }
 
 impl<R: PaymentRepository> PaymentRepository for Instrumented<R> {
-    async fn insert(
+    async fn insert<A: Serialize + Sync>(
         &self,
-        payment: &Payment,
+        payment: &Payment<A>,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<Inserted, RepositoryError> {
         self.inner.insert(payment, idempotency).await
@@ -95,7 +97,7 @@ impl<R: PaymentRepository> PaymentRepository for Instrumented<R> {
         self.inner.history(id).await
     }
 
-    async fn replace(&self, next: &Payment) -> Result<(), RepositoryError> {
+    async fn replace<A: Serialize + Sync>(&self, next: &Payment<A>) -> Result<(), RepositoryError> {
         self.about_to_write(next.id()).await;
         self.inner.replace(next).await
     }
