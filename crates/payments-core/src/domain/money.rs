@@ -13,7 +13,7 @@ use serde::ser::SerializeMap;
 use serde_json::Value;
 
 use super::validation::{
-    Fields, FromJson, FromJsonStr, FromMembers, ValidationErrors, from_object, write_object,
+    Fields, FromJson, FromJsonStr, FromMembers, Path, ValidationErrors, from_object, write_object,
 };
 
 /// An ISO 4217 currency in active use, with the number of digits of its minor unit.
@@ -264,7 +264,7 @@ impl FromMembers for Option<Money> {
 const ON_ITS_OWN: (&str, &str) = ("amount", "currency");
 
 impl FromJson for Money {
-    fn from_json(value: &Value, path: &str, errors: &mut ValidationErrors) -> Option<Self> {
+    fn from_json(value: &Value, path: &Path<'_>, errors: &mut ValidationErrors) -> Option<Self> {
         from_object(value, path, ON_ITS_OWN, errors)
     }
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::money::{Money, PositiveDecimal};
-use super::validation::{Fields, FromJson, List, ValidationErrors, json_object};
+use super::validation::{Fields, FromJson, List, Path, ValidationErrors, json_object};
 use super::values::{
     AccountNumber, AccountNumberCode, AccountType, BearerCode, Name, NumericReference,
     OrganisationId, PaymentId, PaymentScheme, PaymentType, ProcessingDate, Reference, Timestamp,
@@ -258,7 +258,7 @@ impl PaymentAttributes {
     /// Parses a POST or PUT body, `{"attributes": {...}}`, reporting every failing field.
     pub fn parse_request(body: &Value) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let attributes = Fields::open(body, "", &mut errors).and_then(|request| {
+        let attributes = Fields::open(body, &Path::Root, &mut errors).and_then(|request| {
             let attributes = request.member("attributes", &mut errors);
             request.close(&mut errors);
             attributes
@@ -269,7 +269,7 @@ impl PaymentAttributes {
     /// Parses the attributes themselves (`{"amount": ...}`), reporting every failing field.
     pub fn parse(value: &Value) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let attributes = Self::from_json(value, "", &mut errors);
+        let attributes = Self::from_json(value, &Path::Root, &mut errors);
         errors.finish(attributes)
     }
 }

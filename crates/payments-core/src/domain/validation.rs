@@ -70,9 +70,44 @@ impl std::fmt::Display for ValidationErrors {
     }
 }
 
+/// Where a value sits in a request body (`attributes.charges_information.sender_charges[0]`),
+/// spelt out only when an error names it: a valid body, the usual one, never formats a path.
+#[derive(Debug, Clone, Copy)]
+pub enum Path<'a> {
+    /// The body itself: no name.
+    Root,
+    /// Member `name` of the object at the path.
+    Member(&'a Path<'a>, &'a str),
+    /// Entry `index` of the array at the path.
+    Index(&'a Path<'a>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Member(Path::Root, name) => f.write_str(name),
+            Path::Member(parent, name) => write!(f, "{parent}.{name}"),
+            Path::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
+}
+
+impl From<&Path<'_>> for String {
+    fn from(path: &Path<'_>) -> Self {
+        path.to_string()
+    }
+}
+
+impl From<Path<'_>> for String {
+    fn from(path: Path<'_>) -> Self {
+        path.to_string()
+    }
+}
+
 /// A domain value that can be parsed from one JSON value, reporting failures against `path`.
 pub trait FromJson: Sized {
-    fn from_json(value: &Value, path: &str, errors: &mut ValidationErrors) -> Option<Self>;
+    fn from_json(value: &Value, path: &Path<'_>, errors: &mut ValidationErrors) -> Option<Self>;
 
     /// The value of a member that is absent (or `null`); `None`, the default, when the member
     /// is required.
@@ -93,7 +128,7 @@ pub trait FromJsonStr: Sized {
 }
 
 impl<T: FromJsonStr> FromJson for T {
-    fn from_json(value: &Value, path: &str, errors: &mut ValidationErrors) -> Option<Self> {
+    fn from_json(value: &Value, path: &Path<'_>, errors: &mut ValidationErrors) -> Option<Self> {
         let Value::String(text) = value else {
             errors.add(path, "must be a string");
             return None;
@@ -106,7 +141,7 @@ impl<T: FromJsonStr> FromJson for T {
 
 /// An optional member: absent (or `null`) is `None`, and `None` is left out when written.
 impl<T: FromJson> FromJson for Option<T> {
-    fn from_json(value: &Value, path: &str, errors: &mut ValidationErrors) -> Option<Self> {
+    fn from_json(value: &Value, path: &Path<'_>, errors: &mut ValidationErrors) -> Option<Self> {
         T::from_json(value, path, errors).map(Some)
     }
 
@@ -120,7 +155,7 @@ impl<T: FromJson> FromJson for Option<T> {
 }
 
 impl<T: FromJson> FromJson for Vec<T> {
-    fn from_json(value: &Value, path: &str, errors: &mut ValidationErrors) -> Option<Self> {
+    fn from_json(value: &Value, path: &Path<'_>, errors: &mut ValidationErrors) -> Option<Self> {
         let Value::Array(items) = value else {
             errors.add(path, "must be an array");
             return None;
@@ -128,7 +163,7 @@ impl<T: FromJson> FromJson for Vec<T> {
         let parsed: Vec<Option<T>> = items
             .iter()
             .enumerate()
-            .map(|(index, item)| T::from_json(item, &format!("{path}[{index}]"), errors))
+            .map(|(index, item)| T::from_json(item, &Path::Index(path, index), errors))
             .collect();
         parsed.into_iter().collect()
     }
@@ -154,7 +189,7 @@ impl<T, const MAX: usize> std::ops::Deref for List<T, MAX> {
 }
 
 impl<T: FromJson, const MAX: usize> FromJson for List<T, MAX> {
-    fn from_json(value: &Value, path: &str, errors: &mut ValidationErrors) -> Option<Self> {
+    fn from_json(value: &Value, path: &Path<'_>, errors: &mut ValidationErrors) -> Option<Self> {
         // Counted before the entries are parsed: a 32 KiB body of thousands of bad entries
         // would otherwise answer a problem listing each, over a megabyte.
         if value.as_array().is_some_and(|items| items.len() > MAX) {
@@ -183,7 +218,7 @@ impl<T: Serialize, const MAX: usize> Serialize for List<T, MAX> {
 /// [`Fields::close`] reports them.
 pub struct Fields<'a> {
     map: &'a Map<String, Value>,
-    path: String,
+    path: Path<'a>,
     /// The names asked for: the members this object knows.
     known: RefCell<Vec<&'static str>>,
     /// How many errors were recorded before this object's, so that its unknown members are
@@ -193,22 +228,22 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     /// Opens `value` as an object.
-    pub fn open(value: &'a Value, path: &str, errors: &mut ValidationErrors) -> Option<Self> {
+    pub fn open(value: &'a Value, path: &Path<'a>, errors: &mut ValidationErrors) -> Option<Self> {
         let Value::Object(map) = value else {
             errors.add(path, "must be an object");
             return None;
         };
         Some(Self {
             map,
-            path: path.to_owned(),
+            path: *path,
             known: RefCell::new(Vec::with_capacity(map.len())),
             errors_before: errors.0.len(),
         })
     }
 
     /// The path of member `name`, for messages about it.
-    pub fn path_of(&self, name: &str) -> String {
-        join(&self.path, name)
+    pub fn path_of<'b>(&'b self, name: &'b str) -> Path<'b> {
+        Path::Member(&self.path, name)
     }
 
     fn get(&self, name: &'static str) -> Option<&'a Value> {
@@ -248,19 +283,11 @@ impl<'a> Fields<'a> {
             .keys()
             .filter(|name| !known.contains(&name.as_str()))
             .map(|name| FieldError {
-                field: join(&self.path, name),
+                field: Path::Member(&self.path, name).to_string(),
                 message: "is not a known field".to_owned(),
             });
         let at = self.errors_before;
         errors.0.splice(at..at, unknown);
-    }
-}
-
-fn join(path: &str, name: &str) -> String {
-    if path.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{path}.{name}")
     }
 }
 
@@ -289,7 +316,7 @@ pub trait FromMembers: Sized {
 /// Reads a whole object as a [`FromMembers`] value: unknown members are reported.
 pub fn from_object<T: FromMembers>(
     value: &Value,
-    path: &str,
+    path: &Path<'_>,
     names: T::Names,
     errors: &mut ValidationErrors,
 ) -> Option<T> {
@@ -366,7 +393,7 @@ macro_rules! json_object {
         impl $crate::domain::validation::FromJson for $name {
             fn from_json(
                 value: &serde_json::Value,
-                path: &str,
+                path: &$crate::domain::validation::Path<'_>,
                 errors: &mut $crate::domain::validation::ValidationErrors,
             ) -> Option<Self> {
                 $crate::domain::validation::from_object(value, path, (), errors)
@@ -449,7 +476,7 @@ mod tests {
 
     fn parse(value: Value) -> Result<Outer, Vec<(String, String)>> {
         let mut errors = ValidationErrors::new();
-        let parsed = Outer::from_json(&value, "root", &mut errors);
+        let parsed = Outer::from_json(&value, &Path::Member(&Path::Root, "root"), &mut errors);
         errors.finish(parsed).map_err(|errors| {
             errors
                 .fields()

@@ -12,7 +12,7 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::validation::{FromJson, FromJsonStr, ValidationErrors};
+use super::validation::{FromJson, FromJsonStr, Path, ValidationErrors};
 
 /// Writes the type as its `Display` text, and reads it from a request's JSON string through
 /// `FromStr`.
@@ -131,7 +131,7 @@ text_value!(NumericReference);
 pub struct AccountType(u8);
 
 impl FromJson for AccountType {
-    fn from_json(value: &Value, path: &str, errors: &mut ValidationErrors) -> Option<Self> {
+    fn from_json(value: &Value, path: &Path<'_>, errors: &mut ValidationErrors) -> Option<Self> {
         let code = value
             .as_f64()
             .filter(|number| number.fract() == 0.0 && (0.0..=9.0).contains(number));

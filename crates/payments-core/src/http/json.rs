@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 /// A JSON value whose objects have no duplicate member names.
@@ -73,8 +74,14 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut members = Map::new();
         while let Some(name) = map.next_key::<String>()? {
             let StrictJson(value) = map.next_value()?;
-            if members.insert(name.clone(), value).is_some() {
-                return Err(de::Error::custom(format!("duplicate member {name:?}")));
+            match members.entry(name) {
+                Entry::Vacant(member) => {
+                    member.insert(value);
+                }
+                Entry::Occupied(member) => {
+                    let name = member.key();
+                    return Err(de::Error::custom(format!("duplicate member {name:?}")));
+                }
             }
         }
         Ok(Value::Object(members))
