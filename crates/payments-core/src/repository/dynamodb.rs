@@ -1031,49 +1031,37 @@ mod tests {
         missing.remove("id");
         assert_eq!(failure(missing), "item attribute id: missing");
 
-        let mut not_an_id = item();
-        not_an_id.insert("organisation_id".into(), AttributeValue::S("acme".into()));
-        assert!(failure(not_an_id).starts_with("item attribute organisation_id: must be a UUID"));
-
-        let mut text_version = item();
-        text_version.insert("version".into(), AttributeValue::S("1".into()));
+        let with = |name: &str, value: AttributeValue| {
+            let mut item = item();
+            item.insert(name.into(), value);
+            failure(item)
+        };
+        assert!(
+            with("organisation_id", AttributeValue::S("acme".into()))
+                .starts_with("item attribute organisation_id: must be a UUID")
+        );
         assert_eq!(
-            failure(text_version),
+            with("version", AttributeValue::S("1".into())),
             "item attribute version: not a number"
         );
-
-        let mut version_zero = item();
-        version_zero.insert("version".into(), AttributeValue::N("0".into()));
         assert_eq!(
-            failure(version_zero),
+            with("version", AttributeValue::N("0".into())),
             "item attribute version: not a version number"
         );
-
-        let mut local_time = item();
-        local_time.insert("updated_at".into(), AttributeValue::S("yesterday".into()));
-        assert!(failure(local_time).starts_with("item attribute updated_at: "));
-
-        let mut unknown_change = item();
-        unknown_change.insert("change".into(), AttributeValue::S("renamed".into()));
+        assert!(
+            with("updated_at", AttributeValue::S("yesterday".into()))
+                .starts_with("item attribute updated_at: ")
+        );
         assert_eq!(
-            failure(unknown_change),
+            with("change", AttributeValue::S("renamed".into())),
             "item attribute change: not a change"
         );
-
-        let mut text_attributes = item();
-        text_attributes.insert("attributes".into(), AttributeValue::S("{}".into()));
         assert_eq!(
-            failure(text_attributes),
+            with("attributes", AttributeValue::S("{}".into())),
             "item attribute attributes: not a binary attribute"
         );
-
-        let mut unknown_format = item();
-        unknown_format.insert(
-            "attributes".into(),
-            AttributeValue::B(Blob::new(vec![9, 1, 2])),
-        );
         assert!(
-            failure(unknown_format)
+            with("attributes", AttributeValue::B(Blob::new(vec![9, 1, 2])))
                 .starts_with("item attribute attributes: unknown stored attributes format")
         );
     }
